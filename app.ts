@@ -1,0 +1,60 @@
+/**
+ * The HTTP application: middleware, every route, and the one error handler that writes the JSON error shape.
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { ApiError } from "./lib/api_error.ts";
+import type { Service } from "./lib/service.ts";
+import type { AppEnv } from "./routes/env.ts";
+import { devRoutes } from "./routes/dev.ts";
+import { notificationRoutes } from "./routes/notifications.ts";
+import { tokenRoutes } from "./routes/token.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
+import { wsRoutes } from "./routes/ws.ts";
+
+/** Builds the Hono app around a service. */
+export function createApp(service: Service) {
+  const { config } = service;
+  const app = new Hono<AppEnv>();
+  app.use(async function provideService(c, next) {
+    c.set("service", service);
+    await next();
+  });
+  app.use(
+    "/api/*",
+    cors({
+      origin: (origin) => (config.allowedOrigins.includes(origin) ? origin : null),
+      credentials: true,
+      allowHeaders: ["Authorization", "Content-Type"],
+      allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+      maxAge: 600,
+    }),
+  );
+  app.route("/", tokenRoutes);
+  app.route("/", wsRoutes);
+  app.route("/", notificationRoutes);
+  app.route("/", webhookRoutes(config.webhookSecrets));
+  if (config.demo) app.route("/", devRoutes);
+
+  app.notFound((c) => c.json({ error: { code: "not_found", message: "Not found" } }, 404));
+  app.onError((error, c) => {
+    if (error instanceof ApiError) {
+      const body = {
+        code: error.code,
+        message: error.message,
+        ...(error.issues ? { issues: error.issues } : {}),
+      };
+      return c.json({ error: body }, error.status);
+    }
+    if (error instanceof HTTPException) {
+      return c.json(
+        { error: { code: "http_error", message: error.message || "Request failed" } },
+        error.status,
+      );
+    }
+    service.log.error("Request failed", { path: c.req.path, error });
+    return c.json({ error: { code: "internal_error", message: "Something went wrong; try again" } }, 500);
+  });
+  return app;
+}

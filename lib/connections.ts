@@ -1,0 +1,128 @@
+/**
+ * Connection records and connection limits in Deno KV, shared by every isolate.
+ *
+ * Each live socket has a record with `expireIn`, refreshed in batches while it lives. Limits per user and per
+ * IP are enforced with one KV value per user and per IP listing their sockets and the isolate holding each;
+ * claiming a place is a versionstamp-checked write, so two isolates cannot both take the last place. Places
+ * held by an isolate whose heartbeat has stopped are dropped on the next claim, so a crash frees them.
+ */
+import type { Role } from "./auth.ts";
+import {
+  connectionCountByIpKey,
+  connectionCountByUserKey,
+  connectionKey,
+  connectionsPrefix,
+} from "./keys.ts";
+import { commitWithRetry, withKvRetry } from "./kv.ts";
+import type { IsolateDirectory } from "./isolates.ts";
+
+/** What is kept of a socket (the seeds' `WebSocketConnectionDetails`, plus where it lives). Never a token. */
+export interface ConnectionRecord {
+  id: string;
+  userId: string;
+  userName: string;
+  userRole: Role;
+  clientIp: string;
+  userAgent: string;
+  connectedAt: string;
+  lastActivity: string;
+  messageCount: number;
+  isolateId: string;
+}
+
+type Places = Record<string, string>;
+
+export type ClaimResult = "ok" | "user_limit" | "ip_limit";
+
+export interface ConnectionRegistryOptions {
+  isolateId: string;
+  isolates: IsolateDirectory;
+  perUser: number;
+  perIp: number;
+  /** How long a record lives without a refresh. */
+  recordTtlMs: number;
+}
+
+/** Creates the registry through which this isolate claims places, keeps records, and lists everyone's. */
+export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistryOptions) {
+  const { isolateId, isolates } = options;
+
+  function prune(places: Places, live: Set<string>): Places {
+    return Object.fromEntries(Object.entries(places).filter(([, isolate]) => live.has(isolate)));
+  }
+
+  /** Takes a place for this socket under its user's and its IP's limits (0 means no limit). */
+  async function claim(connectionId: string, userId: string, ip: string): Promise<ClaimResult> {
+    const live = await isolates.liveIds();
+    live.add(isolateId);
+    const keys = [
+      options.perUser > 0 ? connectionCountByUserKey(userId) : null,
+      options.perIp > 0 ? connectionCountByIpKey(ip) : null,
+    ];
+    const limits = [options.perUser, options.perIp];
+    return await commitWithRetry<ClaimResult>(async () => {
+      const op = kv.atomic();
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
+        if (!key) continue;
+        const entry = await kv.get<Places>(key);
+        const places = prune(entry.value ?? {}, live);
+        if (Object.keys(places).length >= limits[i]) {
+          return { done: i === 0 ? "user_limit" : "ip_limit" };
+        }
+        places[connectionId] = isolateId;
+        op.check(entry).set(key, places);
+      }
+      return { op, result: "ok" };
+    });
+  }
+
+  /** Gives the socket's places back and deletes its record. */
+  async function release(connectionId: string, userId: string, ip: string): Promise<void> {
+    for (const key of [connectionCountByUserKey(userId), connectionCountByIpKey(ip)]) {
+      await commitWithRetry(async () => {
+        const entry = await kv.get<Places>(key);
+        if (!entry.value || !(connectionId in entry.value)) return { done: undefined };
+        const { [connectionId]: _gone, ...rest } = entry.value;
+        const op = kv.atomic().check(entry);
+        if (Object.keys(rest).length) op.set(key, rest);
+        else op.delete(key);
+        return { op, result: undefined };
+      });
+    }
+    await withKvRetry(() => kv.delete(connectionKey(connectionId)));
+  }
+
+  /** Writes (or refreshes) records, many per atomic commit. */
+  async function save(records: ConnectionRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += 500) {
+      const op = kv.atomic();
+      for (const r of records.slice(i, i + 500)) {
+        op.set(connectionKey(r.id), r, { expireIn: options.recordTtlMs });
+      }
+      await withKvRetry(() => op.commit());
+    }
+  }
+
+  /** Every live socket's record on every live isolate. */
+  async function list(): Promise<ConnectionRecord[]> {
+    const live = await isolates.liveIds();
+    live.add(isolateId);
+    const out: ConnectionRecord[] = [];
+    for await (const entry of kv.list<ConnectionRecord>({ prefix: connectionsPrefix() })) {
+      if (live.has(entry.value.isolateId)) out.push(entry.value);
+    }
+    return out;
+  }
+
+  async function get(connectionId: string): Promise<ConnectionRecord | null> {
+    const entry = await kv.get<ConnectionRecord>(connectionKey(connectionId));
+    if (!entry.value) return null;
+    const live = await isolates.liveIds();
+    return live.has(entry.value.isolateId) || entry.value.isolateId === isolateId ? entry.value : null;
+  }
+
+  return { claim, release, save, list, get };
+}
+
+export type ConnectionRegistry = ReturnType<typeof createConnectionRegistry>;

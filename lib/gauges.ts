@@ -1,0 +1,106 @@
+/**
+ * The seeds' `WebSocketMetrics`: this isolate's figures sampled on each heartbeat, and their sum across every
+ * live isolate for the admin status, the panel and `/health`.
+ */
+import type { Hub } from "./hub.ts";
+import type { IsolateDirectory, IsolateGauges, IsolateRecord } from "./isolates.ts";
+import { counterTotal, type Metrics, type MetricsSnapshot } from "./metrics.ts";
+import type { Relay } from "./relay.ts";
+
+export interface WebSocketMetrics {
+  totalConnections: number;
+  activeConnections: number;
+  connectionsByRole: { admin: number; client: number };
+  messagesPerSecond: number;
+  /** Milliseconds, webhook accepted → frame handed to the socket. */
+  averageLatency: number;
+  errorRate: number;
+  timestamp: string;
+}
+
+interface Totals {
+  at: number;
+  frames: number;
+  errors: number;
+  latencySum: number;
+  latencyCount: number;
+}
+
+function totalsOf(s: MetricsSnapshot, at: number): Totals {
+  const latency = s.histograms["realtime_delivery_latency_seconds"];
+  return {
+    at,
+    frames: counterTotal(s, "realtime_frames_total"),
+    errors: counterTotal(s, "realtime_frames_total", { type: "error" }),
+    latencySum: latency?.sum ?? 0,
+    latencyCount: latency?.count ?? 0,
+  };
+}
+
+/** Samples this isolate's gauges; `status()` sums every live isolate's latest sample. */
+export function createIsolateGauges(metrics: Metrics, hub: Hub, relay: Relay, now: () => number) {
+  let previous = totalsOf(metrics.snapshot(), now());
+
+  function sample(): IsolateGauges {
+    const current = totalsOf(metrics.snapshot(), now());
+    const seconds = Math.max((current.at - previous.at) / 1000, 0.001);
+    const frames = current.frames - previous.frames;
+    const latencyCount = current.latencyCount - previous.latencyCount;
+    const gauges: IsolateGauges = {
+      connectionsByRole: hub.countsByRole(),
+      messagesPerSecond: Math.round((frames / seconds) * 100) / 100,
+      averageLatency: latencyCount ? ((current.latencySum - previous.latencySum) / latencyCount) * 1000 : 0,
+      errorRate: frames ? (current.errors - previous.errors) / frames : 0,
+      relay: relay.health(),
+      memoryRss: Deno.memoryUsage().rss,
+    };
+    previous = current;
+    return gauges;
+  }
+
+  return {
+    sample,
+    /** WebSocketMetrics summed across every live isolate, this one's connection counts taken live. */
+    async status(isolates: IsolateDirectory, isolateId: string): Promise<WebSocketMetrics> {
+      const records = (await isolates.records()).map((r) =>
+        r.isolateId === isolateId
+          ? {
+            ...r,
+            gauges: { ...r.gauges, connectionsByRole: hub.countsByRole() },
+            metrics: metrics.snapshot(),
+          }
+          : r
+      );
+      return sumGauges(records, now());
+    },
+  };
+}
+
+/** Adds up isolate records into the seeds' WebSocketMetrics. */
+export function sumGauges(records: IsolateRecord[], at: number): WebSocketMetrics {
+  const byRole = { admin: 0, client: 0 };
+  let messagesPerSecond = 0;
+  let latencyWeighted = 0;
+  let latencyWeight = 0;
+  let errors = 0;
+  let total = 0;
+  for (const r of records) {
+    byRole.admin += r.gauges.connectionsByRole.admin;
+    byRole.client += r.gauges.connectionsByRole.client;
+    messagesPerSecond += r.gauges.messagesPerSecond;
+    latencyWeighted += r.gauges.averageLatency * r.gauges.messagesPerSecond;
+    latencyWeight += r.gauges.messagesPerSecond;
+    errors += r.gauges.errorRate * r.gauges.messagesPerSecond;
+    total += counterTotal(r.metrics, "realtime_connections_opened_total");
+  }
+  const active = byRole.admin + byRole.client;
+  return {
+    totalConnections: total,
+    activeConnections: active,
+    connectionsByRole: byRole,
+    messagesPerSecond: Math.round(messagesPerSecond * 100) / 100,
+    averageLatency: latencyWeight ? Math.round((latencyWeighted / latencyWeight) * 100) / 100 : 0,
+    errorRate: messagesPerSecond ? errors / messagesPerSecond : 0,
+    timestamp: new Date(at).toISOString(),
+  };
+}

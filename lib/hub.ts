@@ -1,0 +1,165 @@
+/**
+ * The hub: this isolate's sockets, indexed by user and role, and the ordered fan-out of notifications to
+ * them. Each notification is serialised once whatever the audience, handed to sockets in slices that let the
+ * event loop flush between them, and delivered in `seq` order per stream: a duplicate from a relay is dropped
+ * and a gap is filled from the store before the newer notification goes out.
+ */
+import type { Role } from "./auth.ts";
+import type { Stream } from "./keys.ts";
+import type { StoredNotification } from "./notifications.ts";
+import type { Metrics } from "./metrics.ts";
+
+export interface HubConnection {
+  readonly id: string;
+  readonly userId: string;
+  readonly role: Role;
+  /** Hands over a notification with its frame already serialised; the connection filters and queues it. */
+  deliver(notification: StoredNotification, frame: string): void;
+  /** Sends a control frame (metrics) to a connection that subscribed to it. */
+  readonly wantsMetrics: boolean;
+  sendControl(frame: string): void;
+  close(code: number, reason: string): void;
+}
+
+export type RangeReader = (stream: Stream, after: number, upTo: number) => Promise<StoredNotification[]>;
+
+/** Sockets handed a frame before the fan-out yields so that their writes can leave. */
+const SLICE = 256;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** The notification frame of SPEC §5: the seeds' shape plus its position, with the title and message. */
+export function notificationFrame(n: StoredNotification): string {
+  return JSON.stringify({
+    type: n.type,
+    data: n.data,
+    timestamp: n.createdAt,
+    id: n.id,
+    stream: n.stream,
+    seq: n.seq,
+    title: n.title,
+    message: n.message,
+  });
+}
+
+export interface HubOptions {
+  readRange: RangeReader;
+  metrics: Metrics;
+  now?: () => number;
+}
+
+/** Creates the hub for this isolate. */
+export function createHub(options: HubOptions) {
+  const { readRange, metrics } = options;
+  const now = options.now ?? Date.now;
+  const byId = new Map<string, HubConnection>();
+  const byUser = new Map<string, Set<HubConnection>>();
+  const admins = new Set<HubConnection>();
+  /** Per stream with local readers: the highest seq handed to them, in order. */
+  const cursors = new Map<Stream, number>();
+  let queue: Promise<void> = Promise.resolve();
+
+  function recipients(stream: Stream): Iterable<HubConnection> {
+    if (stream === "all") return byId.values();
+    if (stream === "role:admin") return admins;
+    return byUser.get(stream.slice("user:".length)) ?? [];
+  }
+
+  const hasReaders = (stream: Stream) => readerCount(stream) > 0;
+  function readerCount(stream: Stream): number {
+    if (stream === "all") return byId.size;
+    if (stream === "role:admin") return admins.size;
+    return byUser.get(stream.slice("user:".length))?.size ?? 0;
+  }
+
+  async function fanOut(n: StoredNotification) {
+    const frame = notificationFrame(n);
+    const targets = [...recipients(n.stream)];
+    for (let i = 0; i < targets.length; i += SLICE) {
+      if (i > 0) await yieldToEventLoop();
+      for (const conn of targets.slice(i, i + SLICE)) conn.deliver(n, frame);
+    }
+    metrics.inc("realtime_frames_total", { direction: "out", type: n.type }, targets.length);
+  }
+
+  async function deliverInOrder(n: StoredNotification, acceptedAt?: number) {
+    if (!hasReaders(n.stream)) return;
+    // A stream whose first reader is still being welcomed starts here; that reader's hold covers the rest.
+    const cursor = cursors.get(n.stream) ?? n.seq - 1;
+    if (n.seq <= cursor) return;
+    const missed = n.seq > cursor + 1 ? await readRange(n.stream, cursor, n.seq - 1) : [];
+    for (const m of [...missed, n]) {
+      // Another delivery may have moved the cursor while the store was read.
+      if (m.seq <= (cursors.get(n.stream) ?? cursor)) continue;
+      cursors.set(n.stream, m.seq);
+      await fanOut(m);
+    }
+    if (acceptedAt !== undefined) {
+      metrics.observe("realtime_delivery_latency_seconds", Math.max(0, now() - acceptedAt) / 1000);
+    }
+  }
+
+  return {
+    /** Registers a socket, before its welcome reads the stream heads. */
+    add(conn: HubConnection) {
+      byId.set(conn.id, conn);
+      let set = byUser.get(conn.userId);
+      if (!set) byUser.set(conn.userId, set = new Set());
+      set.add(conn);
+      if (conn.role === "admin") admins.add(conn);
+    },
+
+    /** Starts the cursors of streams new to this isolate at the heads a welcome just read. */
+    notePositions(positions: Record<string, number>) {
+      for (const [stream, seq] of Object.entries(positions) as [Stream, number][]) {
+        if (!cursors.has(stream) && hasReaders(stream)) cursors.set(stream, seq);
+      }
+    },
+
+    remove(conn: HubConnection) {
+      if (!byId.delete(conn.id)) return;
+      const set = byUser.get(conn.userId);
+      set?.delete(conn);
+      if (set?.size === 0) {
+        byUser.delete(conn.userId);
+        cursors.delete(`user:${conn.userId}`);
+      }
+      admins.delete(conn);
+      if (admins.size === 0) cursors.delete("role:admin");
+      if (byId.size === 0) cursors.delete("all");
+    },
+
+    get: (id: string) => byId.get(id),
+    get size() {
+      return byId.size;
+    },
+    connections: () => byId.values(),
+    /** How many of this isolate's sockets read a stream. */
+    readerCount,
+    countsByRole(): Record<Role, number> {
+      return { admin: admins.size, client: byId.size - admins.size };
+    },
+
+    /**
+     * Delivers a stored notification to this isolate's readers of its stream, once and in order. Calls are
+     * queued, so a notification is fully handed out before the next one starts.
+     */
+    deliver(n: StoredNotification, acceptedAt?: number): Promise<void> {
+      queue = queue.then(() => deliverInOrder(n, acceptedAt)).catch((error) => {
+        console.error(JSON.stringify({ level: "error", msg: "Delivery failed", error: String(error) }));
+      });
+      return queue;
+    },
+
+    /** Sends a control frame to every socket that subscribed to metrics. */
+    sendMetrics(frame: string) {
+      for (const conn of admins) if (conn.wantsMetrics) conn.sendControl(frame);
+    },
+
+    /** Closes every socket with this code (shutdown). */
+    closeAll(code: number, reason: string) {
+      for (const conn of [...byId.values()]) conn.close(code, reason);
+    },
+  };
+}
+
+export type Hub = ReturnType<typeof createHub>;

@@ -1,0 +1,45 @@
+/**
+ * Every Deno KV key the service uses, built here and nowhere else. Prefixes are snake_case plurals; secondary
+ * indexes are `<entity>_by_<field>`. The README's "KV key schema" section mirrors this file.
+ */
+export type Stream = `user:${string}` | "role:admin" | "all";
+
+/** A live socket: `ConnectionRecord`, `expireIn` refreshed while the socket lives. */
+export const connectionKey = (connectionId: string) => ["connections", connectionId] as const;
+export const connectionsPrefix = () => ["connections"] as const;
+
+/** The live sockets of one user or one client IP: `{[connectionId]: isolateId}`, guarded by versionstamp. */
+export const connectionCountByUserKey = (userId: string) => ["connection_counts_by_user", userId] as const;
+export const connectionCountByIpKey = (ip: string) => ["connection_counts_by_ip", ip] as const;
+
+/** One isolate's heartbeat and metrics snapshot, `expireIn` a few seconds so a dead isolate drops out. */
+export const isolateKey = (isolateId: string) => ["isolates", isolateId] as const;
+export const isolatesPrefix = () => ["isolates"] as const;
+
+/** The last `seq` written to a stream (a plain number; absent means 0). */
+export const streamHeadKey = (stream: Stream) => ["stream_heads", stream] as const;
+
+/** A stored notification at its position, `expireIn` NOTIFICATION_TTL_DAYS. */
+export const notificationKey = (stream: Stream, seq: number) => ["notifications", stream, seq] as const;
+export const notificationsPrefix = (stream: Stream) => ["notifications", stream] as const;
+/** Secondary index: notification id → `{stream, seq}`. */
+export const notificationByIdKey = (id: string) => ["notifications_by_id", id] as const;
+
+/** A user's read mark on one notification: `readAt` ISO string. */
+export const readStateKey = (userId: string, stream: Stream, seq: number) =>
+  ["read_states", userId, stream, seq] as const;
+export const readStatesPrefix = (userId: string, stream: Stream) => ["read_states", userId, stream] as const;
+/** "Everything up to this seq is read" for one user and stream, written by read-all: `{seq, readAt}`. */
+export const readMarkKey = (userId: string, stream: Stream) => ["read_marks", userId, stream] as const;
+
+/** A notification acknowledged as delivered to a user over a socket: `deliveredAt` ISO string. */
+export const deliveryKey = (userId: string, notificationId: string) =>
+  ["deliveries", userId, notificationId] as const;
+
+/** A `webhook-id` seen in the last 24 h: `{receivedAt, notificationIds}`. */
+export const webhookIdKey = (webhookId: string) => ["webhook_ids", webhookId] as const;
+
+/** The KV relay's event log and its tail counter. */
+export const relayLogKey = (position: number) => ["relay_log", position] as const;
+export const relayLogPrefix = () => ["relay_log"] as const;
+export const relayTailKey = () => ["relay_tail"] as const;

@@ -1,0 +1,296 @@
+/**
+ * The notification store: the truth. Each notification sits at a gap-free `seq` in its stream; a write that
+ * adds several notifications (and a webhook id) is one atomic commit, so an acknowledged write is durable
+ * and a replayed webhook finds its id in the same commit.
+ */
+import type { NotificationType } from "./schemas.ts";
+import type { Stream } from "./keys.ts";
+import {
+  deliveryKey,
+  notificationByIdKey,
+  notificationKey,
+  notificationsPrefix,
+  readMarkKey,
+  readStateKey,
+  readStatesPrefix,
+  streamHeadKey,
+  webhookIdKey,
+} from "./keys.ts";
+import { commitWithRetry, withKvRetry } from "./kv.ts";
+
+export interface NotificationDraft {
+  stream: Stream;
+  type: NotificationType;
+  title: string;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+export interface StoredNotification extends NotificationDraft {
+  id: string;
+  seq: number;
+  /** ISO 8601. */
+  createdAt: string;
+}
+
+export interface NotificationView extends StoredNotification {
+  readAt: string | null;
+}
+
+export type Positions = Record<string, number>;
+
+export const WEBHOOK_ID_TTL_MS = 24 * 3600_000;
+const MAX_PAGE = 100;
+
+/** The streams a user reads: their own, `all`, and `role:admin` for admins. */
+export function streamsOf(userId: string, role: "admin" | "client"): Stream[] {
+  return role === "admin" ? [`user:${userId}`, "all", "role:admin"] : [`user:${userId}`, "all"];
+}
+
+export interface AppendResult {
+  duplicate: boolean;
+  notifications: StoredNotification[];
+}
+
+export interface ListOptions {
+  unread?: boolean;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface NotificationPage {
+  items: NotificationView[];
+  nextCursor: string | null;
+  unreadCount: number;
+}
+
+export class CursorError extends Error {}
+
+function encodeCursor(positions: Positions): string {
+  return btoa(JSON.stringify(positions)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string, streams: Stream[]): Positions {
+  try {
+    const parsed = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
+    const positions: Positions = {};
+    for (const stream of streams) {
+      const value = parsed[stream];
+      if (!Number.isSafeInteger(value) || value < 0) throw new Error("bad position");
+      positions[stream] = value;
+    }
+    return positions;
+  } catch {
+    throw new CursorError("Cursor is not valid");
+  }
+}
+
+/** Notification storage in Deno KV with expiry after `ttlMs`. */
+export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; now?: () => number }) {
+  const now = options.now ?? Date.now;
+  const ttl = options.ttlMs;
+  const alive = (n: StoredNotification) => Date.parse(n.createdAt) + ttl > now();
+
+  async function head(stream: Stream): Promise<number> {
+    const entry = await withKvRetry(() => kv.get<number>(streamHeadKey(stream)));
+    return entry.value ?? 0;
+  }
+
+  /** Stores drafts at the next positions of their streams, atomically with the webhook id if given. */
+  async function append(drafts: NotificationDraft[], webhookId?: string): Promise<AppendResult> {
+    const streams = [...new Set(drafts.map((d) => d.stream))];
+    return await commitWithRetry<AppendResult>(async () => {
+      if (webhookId) {
+        const seen = await kv.get(webhookIdKey(webhookId));
+        if (seen.value) return { done: { duplicate: true, notifications: [] } };
+      }
+      const heads = await kv.getMany<number[]>(streams.map(streamHeadKey));
+      const op = kv.atomic();
+      const next = new Map<Stream, number>();
+      heads.forEach((entry, i) => {
+        op.check(entry);
+        next.set(streams[i], entry.value ?? 0);
+      });
+      const createdAt = new Date(now()).toISOString();
+      const notifications = drafts.map((draft) => {
+        const seq = next.get(draft.stream)! + 1;
+        next.set(draft.stream, seq);
+        const stored: StoredNotification = { id: crypto.randomUUID(), seq, createdAt, ...draft };
+        op.set(notificationKey(draft.stream, seq), stored, { expireIn: ttl });
+        op.set(notificationByIdKey(stored.id), { stream: draft.stream, seq }, { expireIn: ttl });
+        return stored;
+      });
+      for (const [stream, seq] of next) op.set(streamHeadKey(stream), seq);
+      if (webhookId) {
+        op.check({ key: webhookIdKey(webhookId), versionstamp: null });
+        op.set(webhookIdKey(webhookId), {
+          receivedAt: createdAt,
+          notificationIds: notifications.map((n) => n.id),
+        }, { expireIn: WEBHOOK_ID_TTL_MS });
+      }
+      return { op, result: { duplicate: false, notifications } };
+    });
+  }
+
+  /** The last seq of each stream (0 for an empty one). */
+  async function heads(streams: Stream[]): Promise<Positions> {
+    const entries = await withKvRetry(() => kv.getMany<number[]>(streams.map(streamHeadKey)));
+    return Object.fromEntries(streams.map((s, i) => [s, entries[i].value ?? 0]));
+  }
+
+  /** Every live notification of `stream` with `after < seq <= upTo`, in order. */
+  async function range(stream: Stream, after: number, upTo = Number.MAX_SAFE_INTEGER) {
+    const out: StoredNotification[] = [];
+    const iter = kv.list<StoredNotification>({
+      start: notificationKey(stream, after + 1),
+      end: notificationKey(stream, Math.min(upTo, Number.MAX_SAFE_INTEGER - 1) + 1),
+    });
+    for await (const entry of iter) if (alive(entry.value)) out.push(entry.value);
+    return out;
+  }
+
+  async function byId(id: string): Promise<StoredNotification | null> {
+    const ref = await kv.get<{ stream: Stream; seq: number }>(notificationByIdKey(id));
+    if (!ref.value) return null;
+    const entry = await kv.get<StoredNotification>(notificationKey(ref.value.stream, ref.value.seq));
+    return entry.value && alive(entry.value) ? entry.value : null;
+  }
+
+  async function readMark(userId: string, stream: Stream): Promise<number> {
+    const entry = await kv.get<{ seq: number }>(readMarkKey(userId, stream));
+    return entry.value?.seq ?? 0;
+  }
+
+  /** Read marks above the read-all mark: seq → readAt. */
+  async function readStates(userId: string, stream: Stream, mark: number): Promise<Map<number, string>> {
+    const states = new Map<number, string>();
+    const iter = kv.list<string>({
+      start: readStateKey(userId, stream, mark + 1),
+      end: [...readStatesPrefix(userId, stream), Number.MAX_SAFE_INTEGER],
+    });
+    for await (const entry of iter) states.set(entry.key[3] as number, entry.value);
+    return states;
+  }
+
+  async function oldestLiveSeq(stream: Stream): Promise<number | null> {
+    for await (const entry of kv.list<StoredNotification>({ prefix: notificationsPrefix(stream) })) {
+      if (alive(entry.value)) return entry.value.seq;
+    }
+    return null;
+  }
+
+  async function unreadIn(userId: string, stream: Stream, headSeq: number): Promise<number> {
+    const mark = await readMark(userId, stream);
+    if (headSeq <= mark) return 0;
+    const oldest = await oldestLiveSeq(stream);
+    if (oldest === null) return 0;
+    const from = Math.max(mark, oldest - 1);
+    const reads = await readStates(userId, stream, from);
+    return Math.max(0, headSeq - from - reads.size);
+  }
+
+  /** One page of a user's notifications, newest first, merged across their streams. */
+  async function list(
+    userId: string,
+    role: "admin" | "client",
+    opts: ListOptions = {},
+  ): Promise<NotificationPage> {
+    const streams = streamsOf(userId, role);
+    const limit = Math.min(Math.max(opts.limit ?? 20, 1), MAX_PAGE);
+    const headPositions = await heads(streams);
+    const start = opts.cursor ? decodeCursor(opts.cursor, streams) : headPositions;
+    const below: Positions = { ...start };
+    const marks = Object.fromEntries(
+      await Promise.all(streams.map(async (s) => [s, await readMark(userId, s)])),
+    );
+    const reads = Object.fromEntries(
+      await Promise.all(streams.map(async (s) => [s, await readStates(userId, s, marks[s])])),
+    ) as Record<string, Map<number, string>>;
+    const readAtOf = (n: StoredNotification) =>
+      reads[n.stream].get(n.seq) ?? (n.seq <= marks[n.stream] ? n.createdAt : null);
+
+    const items: NotificationView[] = [];
+    const buffers = new Map<Stream, StoredNotification[]>();
+    const exhausted = new Set<Stream>();
+    const refill = async (stream: Stream) => {
+      const batch: StoredNotification[] = [];
+      const iter = kv.list<StoredNotification>({
+        start: notificationKey(stream, 1),
+        end: notificationKey(stream, below[stream] + 1),
+      }, { reverse: true, limit: limit + 1 });
+      for await (const entry of iter) batch.push(entry.value);
+      if (batch.length <= limit) exhausted.add(stream);
+      buffers.set(stream, batch);
+    };
+    await Promise.all(streams.map(refill));
+    while (items.length < limit) {
+      let pick: Stream | undefined;
+      for (const stream of streams) {
+        const top = buffers.get(stream)?.[0];
+        if (!top) continue;
+        const best = pick && buffers.get(pick)![0];
+        if (!best || top.createdAt > best.createdAt) pick = stream;
+      }
+      if (!pick) break;
+      const n = buffers.get(pick)!.shift()!;
+      below[pick] = n.seq - 1;
+      if (!buffers.get(pick)!.length && !exhausted.has(pick)) await refill(pick);
+      if (!alive(n)) continue;
+      const readAt = readAtOf(n);
+      if (opts.unread && readAt) continue;
+      items.push({ ...n, readAt });
+    }
+    const more = streams.some((s) => (buffers.get(s)?.length ?? 0) > 0);
+    const counts = await Promise.all(streams.map((s) => unreadIn(userId, s, headPositions[s])));
+    return {
+      items,
+      nextCursor: more ? encodeCursor(below) : null,
+      unreadCount: counts.reduce((a, b) => a + b, 0),
+    };
+  }
+
+  /** Marks one notification read for this user; false when it is not theirs to read. */
+  async function markRead(userId: string, role: "admin" | "client", id: string): Promise<boolean> {
+    const n = await byId(id);
+    if (!n || !streamsOf(userId, role).includes(n.stream)) return false;
+    const key = readStateKey(userId, n.stream, n.seq);
+    const existing = await kv.get(key);
+    if (!existing.value && n.seq > await readMark(userId, n.stream)) {
+      await withKvRetry(() => kv.set(key, new Date(now()).toISOString(), { expireIn: ttl }));
+    }
+    return true;
+  }
+
+  /** Marks everything currently in the user's streams read; returns how many were unread. */
+  async function markAllRead(userId: string, role: "admin" | "client"): Promise<number> {
+    const streams = streamsOf(userId, role);
+    const headPositions = await heads(streams);
+    let updated = 0;
+    for (const stream of streams) {
+      updated += await unreadIn(userId, stream, headPositions[stream]);
+      const mark = await readMark(userId, stream);
+      if (headPositions[stream] <= mark) continue;
+      await withKvRetry(() =>
+        kv.set(readMarkKey(userId, stream), {
+          seq: headPositions[stream],
+          readAt: new Date(now()).toISOString(),
+        })
+      );
+    }
+    return updated;
+  }
+
+  /** Records that these notifications reached this user's socket. Unknown ids are ignored. */
+  async function acknowledge(userId: string, ids: string[]): Promise<void> {
+    const at = new Date(now()).toISOString();
+    for (let i = 0; i < ids.length; i += 500) {
+      const op = kv.atomic();
+      for (const id of ids.slice(i, i + 500)) op.set(deliveryKey(userId, id), at, { expireIn: ttl });
+      await withKvRetry(() => op.commit());
+    }
+  }
+
+  return { append, head, heads, range, byId, list, markRead, markAllRead, acknowledge };
+}
+
+export type NotificationStore = ReturnType<typeof createNotificationStore>;

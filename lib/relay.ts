@@ -1,0 +1,42 @@
+/**
+ * The relay carries events between isolates. It may drop, delay or duplicate: notifications carry their
+ * `seq`, and the hub drops duplicates and fills gaps from the store, so a relay only has to be fast.
+ */
+import type { StoredNotification } from "./notifications.ts";
+
+export type RelayEvent =
+  | {
+    kind: "notification";
+    notification: StoredNotification;
+    /** Epoch ms at which the service accepted the event (delivery latency is measured from it). */
+    acceptedAt: number;
+    /** Epoch ms at which it was handed to the relay (relay lag is measured from it). */
+    sentAt: number;
+    origin: string;
+  }
+  | { kind: "disconnect"; connectionId: string; sentAt: number; origin: string };
+
+export interface RelayHealth {
+  name: string;
+  healthy: boolean;
+  detail?: string;
+}
+
+export interface Relay {
+  /** Sends an event to every other isolate. Never throws: a failure is counted and reported in health(). */
+  publish(event: RelayEvent): Promise<void>;
+  /** Registers the handler for events from other isolates (own events may come back; callers ignore them). */
+  subscribe(handler: (event: RelayEvent) => void): void;
+  health(): RelayHealth;
+  close(): Promise<void>;
+}
+
+/** A relay for a single isolate: nothing to carry. */
+export function createNoRelay(): Relay {
+  return {
+    publish: () => Promise.resolve(),
+    subscribe() {},
+    health: () => ({ name: "none", healthy: true }),
+    close: () => Promise.resolve(),
+  };
+}

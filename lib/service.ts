@@ -1,0 +1,285 @@
+/**
+ * The service: every part wired together for one isolate, with the loops that keep its KV records fresh.
+ * Routes call this; it knows nothing of HTTP.
+ */
+import { AuthError, createSessionVerifier, createSocketTokens, type SocketIdentity } from "./auth.ts";
+import { CLOSE, type CloseCause } from "./close_codes.ts";
+import type { Config } from "./config.ts";
+import { type ConnectionRecord, createConnectionRegistry } from "./connections.ts";
+import { draftsFor } from "./events.ts";
+import { createHub } from "./hub.ts";
+import { createIsolateDirectory, ISOLATE_BEAT_MS } from "./isolates.ts";
+import type { Logger } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
+import { createNotificationStore, type NotificationDraft, streamsOf } from "./notifications.ts";
+import type { Relay, RelayEvent } from "./relay.ts";
+import type { DomainEvent } from "./schemas.ts";
+import { type SocketSession, startSession } from "./socket_session.ts";
+import { createIsolateGauges } from "./gauges.ts";
+
+export interface ServiceDeps {
+  config: Config;
+  kv: Deno.Kv;
+  relay: Relay;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface Admission {
+  connectionId: string;
+  identity?: SocketIdentity;
+  /** Why the socket will be closed right after the upgrade, if it will be. */
+  refusal?: CloseCause;
+}
+
+/** Frames a client may publish, and the domain event each becomes. */
+const FRAME_EVENTS = {
+  user_message: "message.sent",
+  system_announcement: "announcement.published",
+  admin_alert: "admin.alert",
+  project_update: "project.status_changed",
+  payment_update: "invoice.status_changed",
+} as const;
+
+/** Builds the service for this isolate. Call `start()` to run its loops and `shutdown()` to end them. */
+export function createService(deps: ServiceDeps) {
+  const { config, kv, relay, log } = deps;
+  const now = deps.now ?? Date.now;
+  const isolateId = crypto.randomUUID();
+  const startedAt = now();
+  const metrics = createMetrics();
+  const store = createNotificationStore(kv, { ttlMs: config.notificationTtlMs, now });
+  const hub = createHub({ readRange: store.range, metrics, now });
+  const isolates = createIsolateDirectory(kv, now);
+  const registry = createConnectionRegistry(kv, {
+    isolateId,
+    isolates,
+    perUser: config.rateLimitPerUser,
+    perIp: config.rateLimitPerIp,
+    recordTtlMs: Math.max(config.heartbeatIntervalMs * 3, 15_000),
+  });
+  const socketTokens = createSocketTokens(config.wsTokenSecret, config.tokenTtlSeconds, now);
+  const verifySession = createSessionVerifier(config.session);
+  const gauges = createIsolateGauges(metrics, hub, relay, now);
+  const timers: ReturnType<typeof setInterval>[] = [];
+  let stopping = false;
+
+  relay.subscribe((event: RelayEvent) => {
+    if (event.origin === isolateId) return;
+    metrics.observe("realtime_relay_lag_seconds", Math.max(0, now() - event.sentAt) / 1000);
+    if (event.kind === "notification") hub.deliver(event.notification, event.acceptedAt);
+    else hub.get(event.connectionId)?.close(CLOSE.disconnectedByAdmin.code, CLOSE.disconnectedByAdmin.reason);
+  });
+
+  /** Stores drafts durably, then hands them to local sockets and the relay. Resolves after the KV commit. */
+  async function publish(drafts: NotificationDraft[], webhookId?: string) {
+    const acceptedAt = now();
+    const result = await store.append(drafts, webhookId);
+    for (const notification of result.notifications) {
+      hub.deliver(notification, acceptedAt);
+      relay.publish({ kind: "notification", notification, acceptedAt, sentAt: now(), origin: isolateId });
+    }
+    return result;
+  }
+
+  /** Stores and delivers the notifications of one domain event. */
+  function publishEvent(event: DomainEvent, webhookId?: string) {
+    return publish(draftsFor(event), webhookId);
+  }
+
+  function toRecord(s: SocketSession): ConnectionRecord {
+    return {
+      id: s.id,
+      userId: s.identity.userId,
+      userName: s.identity.name,
+      userRole: s.identity.role,
+      clientIp: s.clientIp,
+      userAgent: s.userAgent,
+      connectedAt: new Date(s.connectedAt).toISOString(),
+      lastActivity: new Date(s.lastActivity).toISOString(),
+      messageCount: s.messageCount,
+      isolateId,
+    };
+  }
+
+  /** Checks a socket token and the limits before the upgrade; the socket learns the verdict once open. */
+  async function admit(token: string | undefined, clientIp: string): Promise<Admission> {
+    const connectionId = crypto.randomUUID();
+    let identity: SocketIdentity;
+    try {
+      identity = await socketTokens.verify(token);
+    } catch (error) {
+      metrics.inc("realtime_auth_failures_total", {
+        reason: error instanceof AuthError ? error.reason : "invalid",
+      });
+      return { connectionId, refusal: "invalidAuth" };
+    }
+    if (stopping) return { connectionId, identity, refusal: "shuttingDown" };
+    if (hub.size + pendingAdmissions >= config.maxConnections) {
+      metrics.inc("realtime_rate_limited_total", { kind: "isolate" });
+      return { connectionId, identity, refusal: "tryAgainLater" };
+    }
+    pendingAdmissions++;
+    try {
+      const claim = await registry.claim(connectionId, identity.userId, clientIp);
+      if (claim !== "ok") {
+        metrics.inc("realtime_rate_limited_total", { kind: claim === "user_limit" ? "user" : "ip" });
+        return { connectionId, identity, refusal: "connectionLimit" };
+      }
+    } finally {
+      pendingAdmissions--;
+    }
+    return { connectionId, identity };
+  }
+  let pendingAdmissions = 0;
+
+  /** Runs the protocol on a freshly opened socket that was admitted. */
+  function attach(
+    ws: WebSocket,
+    admission: Admission & { identity: SocketIdentity },
+    clientIp: string,
+    ua: string,
+  ) {
+    const connLog = log.with({ connectionId: admission.connectionId });
+    return startSession(ws, {
+      connectionId: admission.connectionId,
+      identity: admission.identity,
+      streams: streamsOf(admission.identity.userId, admission.identity.role),
+      clientIp,
+      userAgent: ua,
+      limits: {
+        messageSizeLimit: config.messageSizeLimit,
+        messageRatePerMinute: config.messageRatePerMinute,
+        heartbeatInterval: config.heartbeatIntervalMs,
+        connectionTimeout: config.connectionTimeoutMs,
+        bufferSize: config.bufferSize,
+      },
+      services: {
+        verifyToken: (token) => socketTokens.verify(token),
+        positions: store.heads,
+        readAfter: (stream, after) => store.range(stream, after),
+        acknowledge: store.acknowledge,
+        publishFrame: async (identity, type, data) => {
+          const payload = type === "user_message"
+            ? {
+              ...(data as object),
+              fromUserId: identity.userId,
+              fromUserName: identity.name || identity.userId,
+            }
+            : data;
+          const event = { type: FRAME_EVENTS[type], data: payload } as DomainEvent;
+          const { notifications } = await publishEvent(event);
+          return notifications[0].id;
+        },
+      },
+      metrics,
+      log: connLog,
+      now,
+      onOpen(session) {
+        hub.add(session);
+        metrics.inc("realtime_connections_opened_total");
+        registry.save([toRecord(session)]).catch((error) => connLog.warn("Record not saved", { error }));
+        connLog.info("Socket open", { userId: session.userId, role: session.role });
+      },
+      onWelcomed: (_session, positions) => hub.notePositions(positions),
+      onClosed(session) {
+        hub.remove(session);
+        registry.release(session.id, session.identity.userId, clientIp).catch((error) =>
+          connLog.warn("Connection places not released", { error })
+        );
+        connLog.info("Socket closed");
+      },
+    });
+  }
+
+  /** Gives back places of a socket that was admitted but never opened. */
+  function abandon(admission: Admission, clientIp: string) {
+    if (admission.identity && !admission.refusal) {
+      registry.release(admission.connectionId, admission.identity.userId, clientIp).catch(() => {});
+    }
+  }
+
+  /** Closes a socket with 4500 wherever it lives; false when no live socket has that id. */
+  async function disconnect(connectionId: string): Promise<boolean> {
+    const local = hub.get(connectionId);
+    if (local) {
+      local.close(CLOSE.disconnectedByAdmin.code, CLOSE.disconnectedByAdmin.reason);
+      return true;
+    }
+    const record = await registry.get(connectionId);
+    if (!record) return false;
+    await relay.publish({ kind: "disconnect", connectionId, sentAt: now(), origin: isolateId });
+    return true;
+  }
+
+  async function beat() {
+    await isolates.beat({ isolateId, startedAt, gauges: gauges.sample(), metrics: metrics.snapshot() });
+  }
+
+  function expireTokens() {
+    const t = now();
+    for (const conn of hub.connections()) {
+      const session = conn as SocketSession;
+      if (session.identity.expiresAt <= t) session.closeWith("tokenExpired");
+    }
+  }
+
+  function every(ms: number, task: () => unknown) {
+    timers.push(setInterval(async () => {
+      try {
+        await task();
+      } catch (error) {
+        log.warn("Background task failed", { error });
+      }
+    }, ms));
+  }
+
+  return {
+    config,
+    isolateId,
+    metrics,
+    store,
+    hub,
+    registry,
+    isolates,
+    socketTokens,
+    verifySession,
+    relay,
+    log,
+    now,
+    admit,
+    attach,
+    abandon,
+    publish,
+    publishEvent,
+    disconnect,
+    gauges,
+
+    /** Starts the loops: isolate heartbeat, record refresh, token expiry, metrics frames. */
+    async start() {
+      await beat();
+      every(ISOLATE_BEAT_MS, beat);
+      every(
+        config.heartbeatIntervalMs,
+        () => registry.save([...hub.connections()].map((c) => toRecord(c as SocketSession))),
+      );
+      every(1000, expireTokens);
+      every(1000, async () => {
+        if (![...hub.connections()].some((c) => c.wantsMetrics)) return;
+        const status = await gauges.status(isolates, isolateId);
+        hub.sendMetrics(JSON.stringify({ type: "metrics", data: status, timestamp: status.timestamp }));
+      });
+    },
+
+    /** Closes every socket 1001 and stops the loops. */
+    async shutdown() {
+      stopping = true;
+      for (const timer of timers) clearInterval(timer);
+      hub.closeAll(CLOSE.shuttingDown.code, CLOSE.shuttingDown.reason);
+      await isolates.leave(isolateId).catch(() => {});
+      await relay.close();
+    },
+  };
+}
+
+export type Service = ReturnType<typeof createService>;

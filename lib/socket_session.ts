@@ -1,0 +1,348 @@
+/**
+ * One authenticated socket: the frame protocol of SPEC §5. Transport only: it reads and writes frames,
+ * checks them against their schemas and the socket's limits, and calls the service for everything else.
+ * It never parses a token itself; `auth` frames go to the injected verifier.
+ */
+import type { SocketIdentity } from "./auth.ts";
+import { CLOSE, type CloseCause } from "./close_codes.ts";
+import { type HubConnection, notificationFrame } from "./hub.ts";
+import type { Stream } from "./keys.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Positions, StoredNotification } from "./notifications.ts";
+import { createOutbound } from "./outbound.ts";
+import { createFrameRateLimiter } from "./rate_limit.ts";
+import { parseSafeJson } from "./safe_json.ts";
+import {
+  CLIENT_FRAME_TYPES,
+  clientDataSchemas,
+  clientEnvelopeSchema,
+  type ClientFrameType,
+  type NotificationType,
+} from "./schemas.ts";
+import type { z } from "zod";
+
+export interface SessionLimits {
+  messageSizeLimit: number;
+  messageRatePerMinute: number;
+  heartbeatInterval: number;
+  connectionTimeout: number;
+  bufferSize: number;
+}
+
+/** What a socket asks of the rest of the service. */
+export interface SessionServices {
+  /** Verifies a fresh socket token for `auth`. */
+  verifyToken(token: string): Promise<SocketIdentity>;
+  /** Current heads of these streams. */
+  positions(streams: Stream[]): Promise<Positions>;
+  /** Stored notifications of a stream after a seq, in order. */
+  readAfter(stream: Stream, after: number): Promise<StoredNotification[]>;
+  acknowledge(userId: string, ids: string[]): Promise<void>;
+  /** Stores and delivers what a client frame publishes; returns the id of the (first) notification. */
+  publishFrame(
+    identity: SocketIdentity,
+    type: "user_message" | "system_announcement" | "admin_alert" | "project_update" | "payment_update",
+    data: unknown,
+  ): Promise<string>;
+}
+
+export interface SessionInit {
+  connectionId: string;
+  identity: SocketIdentity;
+  streams: Stream[];
+  clientIp: string;
+  userAgent: string;
+  limits: SessionLimits;
+  services: SessionServices;
+  metrics: Metrics;
+  log: Logger;
+  now: () => number;
+  /** Called once when the socket is gone, whatever closed it. */
+  onClosed(session: SocketSession): void;
+  /** Called first, before the welcome reads positions, so no live notification can slip between them. */
+  onOpen(session: SocketSession): void;
+  /** Called once the welcome has been sent, with the positions it carried. */
+  onWelcomed(session: SocketSession, positions: Positions): void;
+}
+
+const ADMIN_FRAMES = new Set(["system_announcement", "admin_alert", "project_update", "payment_update"]);
+
+const encoder = new TextEncoder();
+
+export interface SocketSession extends HubConnection {
+  readonly identity: SocketIdentity;
+  readonly clientIp: string;
+  readonly userAgent: string;
+  readonly connectedAt: number;
+  readonly lastActivity: number;
+  readonly messageCount: number;
+  closeWith(cause: CloseCause): void;
+}
+
+/** Runs the protocol on an upgraded socket whose identity and limits were checked before the upgrade. */
+export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
+  const { limits, services, metrics, log, now } = init;
+  let identity = init.identity;
+  const outbound = createOutbound(ws, limits.bufferSize);
+  const rate = createFrameRateLimiter(limits.messageRatePerMinute, now);
+  const positions = new Map<string, number>();
+  /** Live notifications held back while a resume replays from the store. */
+  let held: StoredNotification[] | null = [];
+  let types: Set<NotificationType> | null = null;
+  let wantsMetrics = false;
+  let closed = false;
+  let lastActivity = now();
+  let messageCount = 0;
+  const connectedAt = now();
+
+  const send = (frame: string) => {
+    if (!outbound.push(frame)) session.closeWith("slowConsumer");
+  };
+  const control = (type: string, data: unknown) =>
+    send(JSON.stringify({ type, data, timestamp: new Date(now()).toISOString() }));
+  const error = (code: string, message: string, replyTo?: unknown) => {
+    metrics.inc("realtime_frames_total", { direction: "out", type: "error" });
+    control("error", replyTo === undefined ? { code, message } : { code, message, replyTo });
+  };
+
+  function pass(n: StoredNotification, frame?: string) {
+    if (n.seq <= (positions.get(n.stream) ?? 0)) return;
+    positions.set(n.stream, n.seq);
+    if (types && !types.has(n.type)) return;
+    send(frame ?? notificationFrame(n));
+  }
+
+  const session: SocketSession = {
+    id: init.connectionId,
+    get identity() {
+      return identity;
+    },
+    get userId() {
+      return identity.userId;
+    },
+    get role() {
+      return identity.role;
+    },
+    clientIp: init.clientIp,
+    userAgent: init.userAgent,
+    connectedAt,
+    get lastActivity() {
+      return lastActivity;
+    },
+    get messageCount() {
+      return messageCount;
+    },
+    get wantsMetrics() {
+      return wantsMetrics;
+    },
+    deliver(n, frame) {
+      if (closed) return;
+      if (held) held.push(n);
+      else pass(n, frame);
+    },
+    sendControl(frame) {
+      if (!closed) send(frame);
+    },
+    close(code, reason) {
+      if (closed) return;
+      closed = true;
+      outbound.clear();
+      try {
+        ws.close(code, reason);
+      } catch {
+        // Already closing.
+      }
+      finish();
+    },
+    closeWith(cause) {
+      const { code, reason } = CLOSE[cause];
+      if (cause === "slowConsumer") metrics.inc("realtime_slow_consumers_total");
+      log.info("Closing socket", { code, reason });
+      session.close(code, reason);
+    },
+  };
+
+  let finished = false;
+  function finish() {
+    if (finished) return;
+    finished = true;
+    closed = true;
+    outbound.clear();
+    init.onClosed(session);
+  }
+
+  /** Replays the store after `from`, then releases the live notifications held meanwhile. */
+  async function replay(from: Positions): Promise<number> {
+    held ??= [];
+    let replayed = 0;
+    try {
+      for (const stream of init.streams) {
+        const after = from[stream] ?? 0;
+        positions.set(stream, after);
+        for (const n of await services.readAfter(stream, after)) {
+          const before = positions.get(stream) ?? 0;
+          pass(n);
+          if (n.seq > before) replayed++;
+        }
+      }
+    } finally {
+      const pending = held;
+      held = null;
+      for (const n of pending.sort((a, b) => a.seq - b.seq)) pass(n);
+    }
+    return replayed;
+  }
+
+  async function welcome() {
+    const heads = await services.positions(init.streams);
+    for (const [stream, seq] of Object.entries(heads)) positions.set(stream, seq);
+    control("welcome", {
+      connectionId: init.connectionId,
+      userId: identity.userId,
+      role: identity.role,
+      expiresAt: new Date(identity.expiresAt).toISOString(),
+      positions: heads,
+      limits: {
+        messageSizeLimit: limits.messageSizeLimit,
+        messageRatePerMinute: limits.messageRatePerMinute,
+        heartbeatInterval: limits.heartbeatInterval,
+        connectionTimeout: limits.connectionTimeout,
+      },
+    });
+    control("system_announcement", {
+      title: "Connected",
+      message: "Real-time updates are now active",
+      priority: "low",
+    });
+    init.onWelcomed(session, heads);
+    const pending = held ?? [];
+    held = null;
+    for (const n of pending.sort((a, b) => a.seq - b.seq)) pass(n);
+  }
+
+  async function handle(type: ClientFrameType, data: unknown, replyTo: unknown) {
+    switch (type) {
+      case "ping":
+        control("pong", { replyTo: replyTo ?? null, serverTime: new Date(now()).toISOString() });
+        return;
+      case "subscribe":
+      case "unsubscribe": {
+        const { types: requested } = data as z.infer<typeof clientDataSchemas.subscribe>;
+        if (requested.includes("metrics") && identity.role !== "admin") {
+          return error("forbidden", 'Only admins may subscribe to "metrics"', replyTo);
+        }
+        const add = type === "subscribe";
+        for (const t of requested) {
+          if (t === "metrics") wantsMetrics = add;
+          else if (add) (types ??= new Set()).add(t);
+          else types?.delete(t);
+        }
+        if (types?.size === 0) types = null;
+        return;
+      }
+      case "resume": {
+        const { positions: from } = data as z.infer<typeof clientDataSchemas.resume>;
+        const replayed = await replay(from);
+        control("resumed", { replayed, positions: Object.fromEntries(positions) });
+        return;
+      }
+      case "ack":
+        await services.acknowledge(identity.userId, (data as { ids: string[] }).ids);
+        return;
+      case "auth": {
+        const { token } = data as { token: string };
+        try {
+          const fresh = await services.verifyToken(token);
+          if (fresh.userId !== identity.userId || fresh.role !== identity.role) throw new Error("Other user");
+          identity = fresh;
+          const reply = { expiresAt: new Date(fresh.expiresAt).toISOString() };
+          control("auth_ok", replyTo === undefined ? reply : { ...reply, replyTo });
+        } catch {
+          metrics.inc("realtime_auth_failures_total", { reason: "refresh" });
+          session.closeWith("invalidAuth");
+        }
+        return;
+      }
+      default: {
+        if (ADMIN_FRAMES.has(type) && identity.role !== "admin") {
+          return error("forbidden", `Unauthorized for message type: ${type}`, replyTo);
+        }
+        if (
+          type === "user_message" && identity.role !== "admin" &&
+          (data as { toUserId: string }).toUserId !== "admins"
+        ) {
+          return error("forbidden", 'Clients may only write to "admins"', replyTo);
+        }
+        const id = await services.publishFrame(identity, type, data);
+        control("sent", { replyTo: replyTo ?? null, id });
+      }
+    }
+  }
+
+  ws.onmessage = (event: MessageEvent) => {
+    if (closed) return;
+    lastActivity = now();
+    messageCount++;
+    if (typeof event.data !== "string") {
+      metrics.inc("realtime_frames_total", { direction: "in", type: "binary" });
+      return session.closeWith("invalidData");
+    }
+    const text = event.data;
+    // A UTF-16 length over the limit is surely too big; otherwise count the bytes exactly.
+    if (text.length > limits.messageSizeLimit || encoder.encode(text).length > limits.messageSizeLimit) {
+      metrics.inc("realtime_frames_total", { direction: "in", type: "oversized" });
+      return session.closeWith("tooBig");
+    }
+    const verdict = rate.hit();
+    if (verdict !== "ok") {
+      metrics.inc("realtime_rate_limited_total", { kind: verdict === "abusive" ? "socket_closed" : "frame" });
+      if (verdict === "abusive") return session.closeWith("rateLimit");
+      return error("rate_limited", `More than ${limits.messageRatePerMinute} frames a minute; frame dropped`);
+    }
+    const parsed = parseSafeJson(text);
+    if (!parsed.ok) {
+      metrics.inc("realtime_frames_total", { direction: "in", type: "invalid" });
+      if (parsed.reason === "syntax") return session.closeWith("invalidData");
+      return error(
+        "invalid_payload",
+        parsed.reason === "too_deep" ? "Frame is nested too deeply" : "Frame has a forbidden key",
+      );
+    }
+    const envelope = clientEnvelopeSchema.safeParse(parsed.value);
+    if (!envelope.success) {
+      metrics.inc("realtime_frames_total", { direction: "in", type: "invalid" });
+      return error("invalid_payload", "Frame must be an object with a string type");
+    }
+    const { type, id: replyTo } = envelope.data;
+    if (!(CLIENT_FRAME_TYPES as readonly string[]).includes(type)) {
+      metrics.inc("realtime_frames_total", { direction: "in", type: "unknown" });
+      return error("invalid_type", `Unknown frame type "${type.slice(0, 64)}"`, replyTo);
+    }
+    const frameType = type as ClientFrameType;
+    metrics.inc("realtime_frames_total", { direction: "in", type: frameType });
+    const data = clientDataSchemas[frameType].safeParse(envelope.data.data);
+    if (!data.success) {
+      const issue = data.error.issues[0];
+      const where = issue?.path.length ? ` at data.${issue.path.join(".")}` : "";
+      return error(
+        "invalid_payload",
+        `Invalid ${frameType} frame${where}: ${issue?.message ?? "invalid"}`,
+        replyTo,
+      );
+    }
+    handle(frameType, data.data, replyTo).catch((e) => {
+      log.error("Frame handling failed", { type: frameType, error: e });
+      error("internal_error", "The frame could not be handled; try again", replyTo);
+    });
+  };
+  ws.onclose = () => finish();
+  ws.onerror = () => {};
+
+  init.onOpen(session);
+  welcome().catch((e) => {
+    log.error("Welcome failed", { error: e });
+    session.close(1011, "Internal error");
+  });
+  return session;
+}

@@ -1,0 +1,21 @@
+/**
+ * Reads the socket token from the handshake (SPEC §5): `realtime.v1, <token>` (the server selects
+ * `realtime.v1`), a lone `<token>` (echoed back, as browsers demand), or `?token=`. The header is split on
+ * commas with or without spaces, as RFC 6455 allows; Deno's own option splits only on ", ".
+ */
+export const PROTOCOL = "realtime.v1";
+
+export interface HandshakeToken {
+  token?: string;
+  /** The subprotocol to answer with, if any. */
+  protocol?: string;
+}
+
+export function handshakeToken(header: string | null, url: URL): HandshakeToken {
+  const offered = (header ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  if (offered.includes(PROTOCOL)) {
+    return { token: offered.find((p) => p !== PROTOCOL), protocol: PROTOCOL };
+  }
+  if (offered.length > 0) return { token: offered[0], protocol: offered[0] };
+  return { token: url.searchParams.get("token") ?? undefined };
+}

@@ -1,0 +1,41 @@
+/**
+ * Wiring only: config → kv → relay → app → serve. `deno serve` (through `scripts/serve.ts`) imports this
+ * module in each worker and serves its default export.
+ */
+import { createApp } from "./app.ts";
+import { ConfigError, loadConfig } from "./lib/config.ts";
+import { openKv } from "./lib/kv.ts";
+import { createLogger } from "./lib/log.ts";
+import { createRelay } from "./lib/relay_factory.ts";
+import { createService } from "./lib/service.ts";
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  Deno.exit(1);
+}
+const log = createLogger(config.logLevel, { service: "jasaweb-realtime" });
+const kv = await openKv(config.kvPath);
+const relay = await createRelay(config, kv, log);
+const service = createService({ config, kv, relay, log });
+await service.start();
+const app = createApp(service);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  try {
+    Deno.addSignalListener(signal, async () => {
+      await service.shutdown();
+      Deno.exit(0);
+    });
+  } catch {
+    // Signal listeners are not available in every worker; the main process still stops.
+  }
+}
+
+const fetch = (req: Request, info: Deno.ServeHandlerInfo) =>
+  app.fetch(req, { remoteAddr: info.remoteAddr as Deno.NetAddr });
+
+export default { fetch } satisfies Deno.ServeDefaultExport;

@@ -1,0 +1,24 @@
+/** Reading a request body without ever holding more than the limit. */
+import { ApiError } from "../lib/api_error.ts";
+
+/** The raw body, or 413 `payload_too_large` as soon as it passes `limit` bytes. */
+export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  const tooLarge = () => new ApiError(413, "payload_too_large", `Body is larger than ${limit} bytes`);
+  if (declared > limit) throw tooLarge();
+  if (!req.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return body;
+}
