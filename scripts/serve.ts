@@ -16,7 +16,14 @@ try {
   Deno.exit(1);
 }
 
-const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-sys", "--allow-run"];
+const permissions = [
+  "--allow-net",
+  "--allow-env",
+  "--allow-read",
+  "--allow-write",
+  "--allow-sys",
+  "--allow-run",
+];
 const mode = dev ? ["--watch=lib/,routes/,islands/,app.ts"] : ["--parallel"];
 const env: Record<string, string> = dev ? {} : { REALTIME_ENV: "production" };
 if (dev && !Deno.env.get("SESSION_JWT_SECRET")) {
