@@ -156,9 +156,9 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     return entry.value && alive(entry.value) ? entry.value : null;
   }
 
-  async function readMark(userId: string, stream: Stream): Promise<number> {
-    const entry = await kv.get<{ seq: number }>(readMarkKey(userId, stream));
-    return entry.value?.seq ?? 0;
+  async function readMark(userId: string, stream: Stream): Promise<{ seq: number; readAt: string | null }> {
+    const entry = await kv.get<{ seq: number; readAt: string }>(readMarkKey(userId, stream));
+    return entry.value ?? { seq: 0, readAt: null };
   }
 
   /** Read marks above the read-all mark: seq → readAt. */
@@ -180,7 +180,7 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
   }
 
   async function unreadIn(userId: string, stream: Stream, headSeq: number): Promise<number> {
-    const mark = await readMark(userId, stream);
+    const mark = (await readMark(userId, stream)).seq;
     if (headSeq <= mark) return 0;
     const oldest = await oldestLiveSeq(stream);
     if (oldest === null) return 0;
@@ -204,10 +204,10 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
       await Promise.all(streams.map(async (s) => [s, await readMark(userId, s)])),
     );
     const reads = Object.fromEntries(
-      await Promise.all(streams.map(async (s) => [s, await readStates(userId, s, marks[s])])),
+      await Promise.all(streams.map(async (s) => [s, await readStates(userId, s, marks[s].seq)])),
     ) as Record<string, Map<number, string>>;
     const readAtOf = (n: StoredNotification) =>
-      reads[n.stream].get(n.seq) ?? (n.seq <= marks[n.stream] ? n.createdAt : null);
+      reads[n.stream].get(n.seq) ?? (n.seq <= marks[n.stream].seq ? marks[n.stream].readAt : null);
 
     const items: NotificationView[] = [];
     const buffers = new Map<Stream, StoredNotification[]>();
@@ -255,7 +255,7 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     if (!n || !streamsOf(userId, role).includes(n.stream)) return false;
     const key = readStateKey(userId, n.stream, n.seq);
     const existing = await kv.get(key);
-    if (!existing.value && n.seq > await readMark(userId, n.stream)) {
+    if (!existing.value && n.seq > (await readMark(userId, n.stream)).seq) {
       await withKvRetry(() => kv.set(key, new Date(now()).toISOString(), { expireIn: ttl }));
     }
     return true;
@@ -268,8 +268,7 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     let updated = 0;
     for (const stream of streams) {
       updated += await unreadIn(userId, stream, headPositions[stream]);
-      const mark = await readMark(userId, stream);
-      if (headPositions[stream] <= mark) continue;
+      if (headPositions[stream] <= (await readMark(userId, stream)).seq) continue;
       await withKvRetry(() =>
         kv.set(readMarkKey(userId, stream), {
           seq: headPositions[stream],

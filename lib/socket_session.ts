@@ -86,7 +86,10 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
   let identity = init.identity;
   const outbound = createOutbound(ws, limits.bufferSize);
   const rate = createFrameRateLimiter(limits.messageRatePerMinute, now);
+  /** Per stream, the highest seq this socket was sent (or that its welcome said was past). */
   const positions = new Map<string, number>();
+  /** Per stream, the head at the welcome: what lies at or below it was never sent on this socket. */
+  const welcomed = new Map<string, number>();
   /** Live notifications held back while a resume replays from the store. */
   let held: StoredNotification[] | null = [];
   let types: Set<NotificationType> | null = null;
@@ -172,18 +175,24 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
     init.onClosed(session);
   }
 
-  /** Replays the store after `from`, then releases the live notifications held meanwhile. */
+  /**
+   * Replays what the client lacks after `from`: what was stored before this socket's welcome, and whatever
+   * this socket has not been sent yet; never what it was already sent. Live notifications arriving meanwhile
+   * are held and released after the replay, so each goes out once.
+   */
   async function replay(from: Positions): Promise<number> {
     held ??= [];
     let replayed = 0;
     try {
       for (const stream of init.streams) {
-        const after = from[stream] ?? 0;
-        positions.set(stream, after);
-        for (const n of await services.readAfter(stream, after)) {
-          const before = positions.get(stream) ?? 0;
-          pass(n);
-          if (n.seq > before) replayed++;
+        const welcomedAt = welcomed.get(stream) ?? 0;
+        const sentUpTo = positions.get(stream) ?? 0;
+        for (const n of await services.readAfter(stream, from[stream] ?? 0)) {
+          if (n.seq > welcomedAt && n.seq <= sentUpTo) continue;
+          positions.set(stream, Math.max(positions.get(stream) ?? 0, n.seq));
+          if (types && !types.has(n.type)) continue;
+          send(notificationFrame(n));
+          replayed++;
         }
       }
     } finally {
@@ -196,7 +205,10 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
 
   async function welcome() {
     const heads = await services.positions(init.streams);
-    for (const [stream, seq] of Object.entries(heads)) positions.set(stream, seq);
+    for (const [stream, seq] of Object.entries(heads)) {
+      positions.set(stream, seq);
+      welcomed.set(stream, seq);
+    }
     control("welcome", {
       connectionId: init.connectionId,
       userId: identity.userId,
