@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "./config.ts";
+
+const productionSecrets = {
+  REALTIME_ENV: "production",
+  SESSION_JWT_SECRET: "s".repeat(40),
+  WS_TOKEN_SECRET: "w".repeat(40),
+  WEBHOOK_SECRETS: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+  ALLOWED_ORIGINS: "https://jasaweb.example",
+};
+
+Deno.test("loadConfig() works in development with nothing set, generating secrets", () => {
+  const config = loadConfig({});
+  assert.equal(config.env, "development");
+  assert.equal(config.port, 8000);
+  assert.equal(config.kvPath, ".data/realtime.kv");
+  assert.ok(config.wsTokenSecret.length >= 32);
+  assert.ok(config.session.secret);
+  assert.match(config.webhookSecrets[0], /^whsec_/);
+  assert.deepEqual(config.allowedOrigins, ["http://localhost:8000"]);
+  assert.equal(config.demo, true);
+  assert.equal(config.relay, "broadcast");
+  assert.ok(Object.isFrozen(config));
+});
+
+Deno.test("loadConfig() takes tests' KV in memory and parses lists and numbers", () => {
+  const config = loadConfig({
+    REALTIME_ENV: "test",
+    WEBHOOK_SECRETS: "whsec_YWFh, whsec_YmJi whsec_Y2Nj",
+    TRUSTED_PROXIES: "10.0.0.1,10.0.0.2",
+    MAX_CONNECTIONS: "5000",
+    NOTIFICATION_TTL_DAYS: "1",
+  });
+  assert.equal(config.kvPath, ":memory:");
+  assert.deepEqual(config.webhookSecrets, ["whsec_YWFh", "whsec_YmJi", "whsec_Y2Nj"]);
+  assert.deepEqual(config.trustedProxies, ["10.0.0.1", "10.0.0.2"]);
+  assert.equal(config.maxConnections, 5000);
+  assert.equal(config.notificationTtlMs, 86_400_000);
+});
+
+Deno.test("loadConfig() names every bad variable, one line each", () => {
+  assert.throws(
+    () =>
+      loadConfig({
+        PORT: "eighty",
+        RELAY: "carrier-pigeon",
+        WS_TOKEN_SECRET: "short",
+        MAX_CONNECTIONS: "-1",
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      const names = error.problems.map((p) => p.split(":")[0]).sort();
+      assert.deepEqual(names, ["MAX_CONNECTIONS", "PORT", "RELAY", "WS_TOKEN_SECRET"]);
+      assert.equal(error.message.split("\n").length, 5);
+      return true;
+    },
+  );
+});
+
+Deno.test("loadConfig() in production refuses to start without its secrets", () => {
+  assert.throws(() => loadConfig({ REALTIME_ENV: "production" }), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    const names = error.problems.map((p) => p.split(":")[0]);
+    for (const name of ["SESSION_JWT_SECRET", "WS_TOKEN_SECRET", "WEBHOOK_SECRETS", "ALLOWED_ORIGINS"]) {
+      assert.ok(names.includes(name), name);
+    }
+    return true;
+  });
+  const config = loadConfig(productionSecrets);
+  assert.equal(config.demo, false);
+  assert.equal(config.session.secret, productionSecrets.SESSION_JWT_SECRET);
+  assert.throws(() => loadConfig({ ...productionSecrets, DEMO_USERS: "on" }), ConfigError);
+});
