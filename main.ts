@@ -28,7 +28,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   try {
     Deno.addSignalListener(signal, async () => {
       await service.shutdown();
-      Deno.exit(0);
+      // Every worker gets the signal; give the others' close frames a moment before the process ends.
+      setTimeout(() => Deno.exit(0), 250);
     });
   } catch {
     // Signal listeners are not available in every worker; the main process still stops.

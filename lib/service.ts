@@ -63,6 +63,8 @@ export function createService(deps: ServiceDeps) {
   const gauges = createIsolateGauges(metrics, hub, relay, now);
   const timers: ReturnType<typeof setInterval>[] = [];
   let stopping = false;
+  /** Sockets admitted but not yet open count against MAX_CONNECTIONS too. */
+  let pendingAdmissions = 0;
 
   relay.subscribe((event: RelayEvent) => {
     if (event.origin === isolateId) return;
@@ -131,7 +133,6 @@ export function createService(deps: ServiceDeps) {
     }
     return { connectionId, identity };
   }
-  let pendingAdmissions = 0;
 
   /** Runs the protocol on a freshly opened socket that was admitted. */
   function attach(
