@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { openKv } from "./kv.ts";
+import { createNotificationStore, type NotificationDraft } from "./notifications.ts";
+
+const draft = (n: number): NotificationDraft => ({
+  stream: "all",
+  type: "system_announcement",
+  title: `Announcement ${n}`,
+  message: "m",
+  data: { n },
+});
+
+Deno.test("store.append() keeps seq gap-free when two KV handles write one stream at once", async () => {
+  const dir = await Deno.makeTempDir();
+  const [a, b] = [await openKv(`${dir}/kv.sqlite`), await openKv(`${dir}/kv.sqlite`)];
+  try {
+    const stores = [a, b].map((kv) => createNotificationStore(kv, { ttlMs: 86_400_000 }));
+    const writes = Array.from({ length: 60 }, (_, i) => stores[i % 2].append([draft(i)]));
+    const seqs = (await Promise.all(writes)).map((r) => r.notifications[0].seq);
+    assert.deepEqual([...seqs].sort((x, y) => x - y), Array.from({ length: 60 }, (_, i) => i + 1));
+    const stored = await stores[0].range("all", 0);
+    assert.equal(stored.length, 60);
+    assert.deepEqual(stored.map((n) => n.seq), Array.from({ length: 60 }, (_, i) => i + 1));
+    assert.equal(new Set(stored.map((n) => n.data.n)).size, 60);
+  } finally {
+    a.close();
+    b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store.append() with a webhook id stores once; the replay is a duplicate", async () => {
+  const kv = await openKv(":memory:");
+  try {
+    const store = createNotificationStore(kv, { ttlMs: 86_400_000 });
+    const results = await Promise.all([store.append([draft(1)], "wh-1"), store.append([draft(1)], "wh-1")]);
+    assert.deepEqual(results.map((r) => r.duplicate).sort(), [false, true]);
+    assert.equal((await store.range("all", 0)).length, 1);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("store.range() skips notifications past their TTL (KV expiry is lazy)", async () => {
+  const kv = await openKv(":memory:");
+  let now = Date.parse("2026-11-01T00:00:00Z");
+  try {
+    const store = createNotificationStore(kv, { ttlMs: 1000, now: () => now });
+    await store.append([draft(1)]);
+    now += 500;
+    await store.append([draft(2)]);
+    now += 700;
+    assert.deepEqual((await store.range("all", 0)).map((n) => n.seq), [2]);
+    assert.equal(await store.byId((await store.append([draft(3)])).notifications[0].id) !== null, true);
+  } finally {
+    kv.close();
+  }
+});
