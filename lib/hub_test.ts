@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { createHub, type HubConnection } from "./hub.ts";
+import { createMetrics } from "./metrics.ts";
+import type { StoredNotification } from "./notifications.ts";
+import type { Stream } from "./keys.ts";
+
+const notification = (stream: Stream, seq: number): StoredNotification => ({
+  id: `${stream}-${seq}`,
+  stream,
+  seq,
+  type: "system_announcement",
+  title: "t",
+  message: "m",
+  data: {},
+  createdAt: new Date(0).toISOString(),
+});
+
+function recorder(id: string, userId: string, role: "admin" | "client" = "client") {
+  const got: StoredNotification[] = [];
+  const frames = new Set<string>();
+  const conn: HubConnection = {
+    id,
+    userId,
+    role,
+    wantsMetrics: false,
+    deliver(n, frame) {
+      got.push(n);
+      frames.add(frame);
+    },
+    sendControl() {},
+    close() {},
+  };
+  return { conn, got, frames };
+}
+
+Deno.test("hub.deliver() hands each notification once, in order, filling gaps from the store", async () => {
+  const store = new Map<number, StoredNotification>();
+  for (let seq = 1; seq <= 6; seq++) store.set(seq, notification("all", seq));
+  const reads: Array<[number, number]> = [];
+  const hub = createHub({
+    metrics: createMetrics(),
+    readRange: (_stream, after, upTo) => {
+      reads.push([after, upTo]);
+      return Promise.resolve([...store.values()].filter((n) => n.seq > after && n.seq <= upTo));
+    },
+  });
+  const a = recorder("a", "u1");
+  const b = recorder("b", "u2", "admin");
+  hub.add(a.conn);
+  hub.add(b.conn);
+  hub.notePositions({ all: 0 });
+  // A relay that duplicates 1, drops 2 and 3, and delivers 5 before 4.
+  for (const seq of [1, 1, 4, 6, 5]) await hub.deliver(store.get(seq)!);
+  for (const r of [a, b]) assert.deepEqual(r.got.map((n) => n.seq), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(reads, [[1, 3], [4, 5]]);
+  // One serialisation per notification, shared by every recipient.
+  assert.equal(a.frames.size, 6);
+  assert.deepEqual([...a.frames], [...b.frames]);
+});
+
+Deno.test("hub routes streams: user to that user, role:admin to admins, all to everyone", async () => {
+  const hub = createHub({ metrics: createMetrics(), readRange: () => Promise.resolve([]) });
+  const client = recorder("c", "u1");
+  const other = recorder("o", "u2");
+  const admin = recorder("a", "u3", "admin");
+  for (const r of [client, other, admin]) hub.add(r.conn);
+  hub.notePositions({ "user:u1": 0, "role:admin": 0, all: 0 });
+  await hub.deliver(notification("user:u1", 1));
+  await hub.deliver(notification("role:admin", 1));
+  await hub.deliver(notification("all", 1));
+  assert.deepEqual(client.got.map((n) => n.stream), ["user:u1", "all"]);
+  assert.deepEqual(other.got.map((n) => n.stream), ["all"]);
+  assert.deepEqual(admin.got.map((n) => n.stream), ["role:admin", "all"]);
+  assert.deepEqual(hub.countsByRole(), { admin: 1, client: 2 });
+  hub.remove(admin.conn);
+  assert.equal(hub.readerCount("role:admin"), 0);
+});
+
+Deno.test("hub fan-out to a large audience yields to the event loop between slices", async () => {
+  const hub = createHub({ metrics: createMetrics(), readRange: () => Promise.resolve([]) });
+  const recorders = Array.from({ length: 2000 }, (_, i) => recorder(`c${i}`, `u${i}`));
+  for (const r of recorders) hub.add(r.conn);
+  hub.notePositions({ all: 0 });
+  let timerRan = false;
+  setTimeout(() => (timerRan = true), 0);
+  const delivering = hub.deliver(notification("all", 1));
+  await delivering;
+  assert.ok(timerRan, "a timer got to run while the fan-out was under way");
+  assert.ok(recorders.every((r) => r.got.length === 1));
+});
