@@ -1,16 +1,26 @@
 /** Picks the relay named by `RELAY`. */
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 import { createNoRelay, type Relay } from "./relay.ts";
 import { createBroadcastRelay } from "./relay_broadcast.ts";
+import { createKvRelay } from "./relay_kv.ts";
+import { createRedisRelay } from "./relay_redis.ts";
 
-export function createRelay(config: Config, _kv: Deno.Kv, _log: Logger): Promise<Relay> {
+/**
+ * Builds the relay `config.relay` names. Resolves even when its backend (Redis) is unreachable: the relay
+ * then reports itself unhealthy and keeps trying, and the service runs on.
+ */
+export function createRelay(config: Config, kv: Deno.Kv, log: Logger, metrics?: Metrics): Promise<Relay> {
+  const options = { log: log.with({ component: "relay" }), metrics };
   switch (config.relay) {
     case "broadcast":
-      return Promise.resolve(createBroadcastRelay());
+      return Promise.resolve(createBroadcastRelay(undefined, options));
+    case "kv":
+      return createKvRelay(kv, options);
+    case "redis":
+      return createRedisRelay(config.redisUrl, options);
     case "none":
       return Promise.resolve(createNoRelay());
-    default:
-      throw new Error(`RELAY=${config.relay} is not built yet`);
   }
 }

@@ -6,6 +6,7 @@ import type { Identity } from "../../lib/auth.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { signSessionToken } from "../../lib/demo_users.ts";
 import { createLogger } from "../../lib/log.ts";
+import type { Metrics } from "../../lib/metrics.ts";
 import { createNoRelay, type Relay } from "../../lib/relay.ts";
 import { createService, type Service } from "../../lib/service.ts";
 import { openKv } from "../../lib/kv.ts";
@@ -30,6 +31,8 @@ export interface TestServer {
 export interface TestServerOptions {
   env?: Record<string, string>;
   relay?: Relay;
+  /** Metrics the relay also counts into (see `createRelay`). */
+  metrics?: Metrics;
   kvPath?: string;
   now?: () => number;
 }
@@ -52,6 +55,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     kv,
     relay: options.relay ?? createNoRelay(),
     log,
+    metrics: options.metrics,
     now: options.now,
   });
   await service.start();
