@@ -17,10 +17,14 @@ export function createRelay(config: Config, kv: Deno.Kv, log: Logger, metrics?: 
     case "broadcast":
       return Promise.resolve(createBroadcastRelay(undefined, options));
     case "kv":
-      return createKvRelay(kv, options);
+      // A local file's watch is blind to other processes sharing it: poll it often. Deploy and denokv
+      // watches see every writer, so polling there is only a slow safety net.
+      return createKvRelay(kv, { ...options, pollMs: isLocalFile(config.kvPath) ? 200 : 2000 });
     case "redis":
       return createRedisRelay(config.redisUrl, options);
     case "none":
       return Promise.resolve(createNoRelay());
   }
 }
+
+const isLocalFile = (kvPath: string) => kvPath !== ":memory:" && !/^https?:/.test(kvPath);

@@ -91,7 +91,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
         // Already gone.
       }
     }
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), graceMs));
     const result = await Promise.race([status, late]);
     clearTimeout(timer);

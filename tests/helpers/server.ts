@@ -30,7 +30,8 @@ export interface TestServer {
 
 export interface TestServerOptions {
   env?: Record<string, string>;
-  relay?: Relay;
+  /** A relay, or a factory given this server's KV handle (for `createKvRelay`). */
+  relay?: Relay | ((kv: Deno.Kv) => Promise<Relay>);
   /** Metrics the relay also counts into (see `createRelay`). */
   metrics?: Metrics;
   kvPath?: string;
@@ -53,7 +54,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const service = createService({
     config,
     kv,
-    relay: options.relay ?? createNoRelay(),
+    relay: typeof options.relay === "function" ? await options.relay(kv) : options.relay ?? createNoRelay(),
     log,
     metrics: options.metrics,
     now: options.now,
