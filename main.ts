@@ -6,6 +6,7 @@ import { createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./lib/config.ts";
 import { openKv } from "./lib/kv.ts";
 import { createLogger } from "./lib/log.ts";
+import { createMetrics } from "./lib/metrics.ts";
 import { createRelay } from "./lib/relay_factory.ts";
 import { createService } from "./lib/service.ts";
 
@@ -19,8 +20,9 @@ try {
 }
 const log = createLogger(config.logLevel, { service: "jasaweb-realtime" });
 const kv = await openKv(config.kvPath);
-const relay = await createRelay(config, kv, log);
-const service = createService({ config, kv, relay, log });
+const metrics = createMetrics();
+const relay = await createRelay(config, kv, log, metrics);
+const service = createService({ config, kv, relay, log, metrics });
 await service.start();
 const app = createApp(service);
 

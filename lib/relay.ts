@@ -2,6 +2,8 @@
  * The relay carries events between isolates. It may drop, delay or duplicate: notifications carry their
  * `seq`, and the hub drops duplicates and fills gaps from the store, so a relay only has to be fast.
  */
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 import type { StoredNotification } from "./notifications.ts";
 
 export type RelayEvent =
@@ -19,7 +21,16 @@ export type RelayEvent =
 export interface RelayHealth {
   name: string;
   healthy: boolean;
+  /** What is failing, while unhealthy. */
   detail?: string;
+  /** Failures since start (also counted in `realtime_relay_errors_total`). */
+  errors?: number;
+}
+
+/** What every relay is built with: where to log its troubles and where to count them. */
+export interface RelayOptions {
+  log: Logger;
+  metrics?: Metrics;
 }
 
 export interface Relay {

@@ -2,31 +2,37 @@
  * BroadcastChannel relay: crosses the workers of `deno serve --parallel` (and isolates, where the platform
  * relays BroadcastChannel between them).
  */
-import type { Relay, RelayEvent } from "./relay.ts";
+import { createLogger } from "./log.ts";
+import type { Relay, RelayEvent, RelayOptions } from "./relay.ts";
+import { createRelayHealthTracker } from "./relay_health.ts";
 
-/** Creates a relay on the named BroadcastChannel. */
-export function createBroadcastRelay(channelName = "jasaweb-realtime"): Relay {
+/** Creates a relay on the named BroadcastChannel; `publish` never throws, a failed post is counted. */
+export function createBroadcastRelay(
+  channelName = "jasaweb-realtime",
+  options: RelayOptions = { log: createLogger("error") },
+): Relay {
   const channel = new BroadcastChannel(channelName);
-  let failures = 0;
-  let lastError: string | undefined;
+  const tracker = createRelayHealthTracker("broadcast", options.log, options.metrics);
   return {
     publish(event: RelayEvent) {
       try {
         channel.postMessage(event);
+        tracker.ok("publish");
       } catch (error) {
-        failures++;
-        lastError = String(error);
+        tracker.fail("publish", error);
       }
       return Promise.resolve();
     },
     subscribe(handler) {
-      channel.onmessage = (message: MessageEvent<RelayEvent>) => handler(message.data);
+      channel.onmessage = (message: MessageEvent<RelayEvent>) => {
+        try {
+          handler(message.data);
+        } catch (error) {
+          tracker.fail("handler", error);
+        }
+      };
     },
-    health: () => ({
-      name: "broadcast",
-      healthy: true,
-      detail: failures ? `${failures} failed posts, last: ${lastError}` : undefined,
-    }),
+    health: () => tracker.health(),
     close() {
       channel.close();
       return Promise.resolve();

@@ -10,7 +10,7 @@ import { draftsFor } from "./events.ts";
 import { createHub } from "./hub.ts";
 import { createIsolateDirectory, ISOLATE_BEAT_MS } from "./isolates.ts";
 import type { Logger } from "./log.ts";
-import { createMetrics } from "./metrics.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { createNotificationStore, type NotificationDraft, streamsOf } from "./notifications.ts";
 import type { Relay, RelayEvent } from "./relay.ts";
 import type { DomainEvent } from "./schemas.ts";
@@ -22,6 +22,8 @@ export interface ServiceDeps {
   kv: Deno.Kv;
   relay: Relay;
   log: Logger;
+  /** This isolate's metrics, when something built before the service (the relay) counts into them too. */
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -47,7 +49,7 @@ export function createService(deps: ServiceDeps) {
   const now = deps.now ?? Date.now;
   const isolateId = crypto.randomUUID();
   const startedAt = now();
-  const metrics = createMetrics();
+  const metrics = deps.metrics ?? createMetrics();
   const store = createNotificationStore(kv, { ttlMs: config.notificationTtlMs, now });
   const hub = createHub({ readRange: store.range, metrics, now });
   const isolates = createIsolateDirectory(kv, now);

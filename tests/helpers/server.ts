@@ -6,6 +6,7 @@ import type { Identity } from "../../lib/auth.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { signSessionToken } from "../../lib/demo_users.ts";
 import { createLogger } from "../../lib/log.ts";
+import type { Metrics } from "../../lib/metrics.ts";
 import { createNoRelay, type Relay } from "../../lib/relay.ts";
 import { createService, type Service } from "../../lib/service.ts";
 import { openKv } from "../../lib/kv.ts";
@@ -29,7 +30,10 @@ export interface TestServer {
 
 export interface TestServerOptions {
   env?: Record<string, string>;
-  relay?: Relay;
+  /** A relay, or a factory given this server's KV handle (for `createKvRelay`). */
+  relay?: Relay | ((kv: Deno.Kv) => Promise<Relay>);
+  /** Metrics the relay also counts into (see `createRelay`). */
+  metrics?: Metrics;
   kvPath?: string;
   now?: () => number;
 }
@@ -50,8 +54,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const service = createService({
     config,
     kv,
-    relay: options.relay ?? createNoRelay(),
+    relay: typeof options.relay === "function" ? await options.relay(kv) : options.relay ?? createNoRelay(),
     log,
+    metrics: options.metrics,
     now: options.now,
   });
   await service.start();
