@@ -7,6 +7,7 @@ import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./lib/api_error.ts";
 import type { Service } from "./lib/service.ts";
 import type { AppEnv } from "./routes/env.ts";
+import { assetRoutes } from "./routes/assets.ts";
 import { devRoutes } from "./routes/dev.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { tokenRoutes } from "./routes/token.ts";
@@ -35,6 +36,7 @@ export function createApp(service: Service) {
   app.route("/", wsRoutes);
   app.route("/", notificationRoutes);
   app.route("/", webhookRoutes(config.webhookSecrets));
+  app.route("/", assetRoutes);
   if (config.demo) app.route("/", devRoutes);
 
   app.notFound((c) => c.json({ error: { code: "not_found", message: "Not found" } }, 404));

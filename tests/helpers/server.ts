@@ -35,10 +35,12 @@ export interface TestServerOptions {
   /** Metrics the relay also counts into (see `createRelay`). */
   metrics?: Metrics;
   kvPath?: string;
+  /** A fixed port, to restart a server where its clients expect it; a free one by default. */
+  port?: number;
   now?: () => number;
 }
 
-/** Starts the whole service on 127.0.0.1 at a free port. */
+/** Starts the whole service on 127.0.0.1 at a free port (or `options.port`). */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const config = loadConfig({
     REALTIME_ENV: "test",
@@ -62,7 +64,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   await service.start();
   const app = createApp(service);
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    { hostname: "127.0.0.1", port: options.port ?? 0, onListen() {} },
     (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr as Deno.NetAddr }),
   );
   const port = server.addr.port;
