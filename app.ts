@@ -10,6 +10,7 @@ import type { AppEnv } from "./routes/env.ts";
 import { assetRoutes } from "./routes/assets.ts";
 import { devRoutes } from "./routes/dev.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
+import { demoRoutes } from "./routes/demo.tsx";
 import { tokenRoutes } from "./routes/token.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { wsRoutes } from "./routes/ws.ts";
@@ -37,7 +38,7 @@ export function createApp(service: Service) {
   app.route("/", notificationRoutes);
   app.route("/", webhookRoutes(config.webhookSecrets));
   app.route("/", assetRoutes);
-  if (config.demo) app.route("/", devRoutes);
+  if (config.demo) app.route("/", devRoutes).route("/", demoRoutes);
 
   app.notFound((c) => c.json({ error: { code: "not_found", message: "Not found" } }, 404));
   app.onError((error, c) => {

@@ -1,0 +1,170 @@
+/**
+ * The `/demo` page: a sample JasaWeb client dashboard (projects, invoices) with the notification widget, a
+ * demo-user switcher, and buttons that send each kind of domain event through the real signed webhook path.
+ * Like the seeds' dashboard, it refreshes its data when a `project_update` (or `payment_update`) arrives.
+ */
+import { h } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import type { Identity } from "../lib/auth.ts";
+import type { DemoDashboardData, DemoEventKind } from "../lib/demo_workspace.ts";
+
+export interface DemoDashboardProps {
+  users: readonly Identity[];
+  current: Identity | null;
+  dashboard: DemoDashboardData | null;
+  eventKinds: readonly DemoEventKind[];
+}
+
+const rupiah = (amount: number) =>
+  new Intl.NumberFormat("id-ID", { style: "currency", currency: "IDR", maximumFractionDigits: 0 }).format(
+    amount,
+  );
+
+const label = (status: string) => status.replace(/_/g, " ");
+
+async function postJson(url: string, body: unknown): Promise<Response> {
+  return await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    credentials: "same-origin",
+    body: JSON.stringify(body),
+  });
+}
+
+/** The demo dashboard island. */
+export default function DemoDashboard({ users, current, dashboard, eventKinds }: DemoDashboardProps) {
+  const [data, setData] = useState(dashboard);
+  const [log, setLog] = useState<string[]>([]);
+  const note = (line: string) =>
+    setLog((lines) => [`${new Date().toLocaleTimeString()}  ${line}`, ...lines].slice(0, 8));
+
+  useEffect(() => {
+    const refresh = async () => {
+      const res = await fetch("/api/dev/dashboard", { credentials: "same-origin" });
+      if (res.ok) setData(await res.json());
+    };
+    const onNotification = (event: Event) => {
+      const frame = (event as CustomEvent<{ type: string; title: string }>).detail;
+      note(`Received ${frame.type}: ${frame.title}`);
+      if (frame.type === "project_update" || frame.type === "payment_update") refresh();
+    };
+    document.addEventListener("realtime:notification", onNotification);
+    return () => document.removeEventListener("realtime:notification", onNotification);
+  }, []);
+
+  async function signIn(userId: string) {
+    const res = await postJson("/api/dev/session", { userId });
+    if (res.ok) location.reload();
+    else note(`Sign-in failed (${res.status})`);
+  }
+
+  async function send(kind: DemoEventKind) {
+    const res = await postJson("/api/dev/events", { kind });
+    const body = await res.json().catch(() => ({}));
+    note(
+      res.ok
+        ? `Sent ${kind} → webhook ${res.status}, ${body.webhook?.delivered ?? 0} socket(s)`
+        : `${kind} failed (${res.status})`,
+    );
+  }
+
+  return (
+    <div class="app">
+      <header>
+        <strong class="brand">JasaWeb</strong>
+        <span class="spacer" />
+        <label>
+          Signed in as{" "}
+          <select
+            value={current?.userId ?? ""}
+            onChange={(e) => signIn((e.target as HTMLSelectElement).value)}
+            aria-label="Demo user"
+          >
+            {!current && <option value="">choose a demo user…</option>}
+            {users.map((u) => <option key={u.userId} value={u.userId}>{u.name} ({u.role})</option>)}
+          </select>
+        </label>
+        {current && h("jasaweb-notifications", {})}
+      </header>
+      {!current || !data
+        ? (
+          <main>
+            <p class="hint">Choose a demo user above to open their dashboard and its live notifications.</p>
+          </main>
+        )
+        : (
+          <main>
+            <h1>Welcome, {current.name}</h1>
+            {current.role === "admin" && (
+              <p class="hint">Admins see client-budi's projects here; their own feed adds admin alerts.</p>
+            )}
+            <section>
+              <h2>Projects</h2>
+              <table>
+                <thead>
+                  <tr>
+                    <th>Project</th>
+                    <th>Status</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.projects.map((p) => (
+                    <tr key={p.id} data-project-id={p.id}>
+                      <td>{p.name}</td>
+                      <td>
+                        <span class={`pill ${p.status}`}>{label(p.status)}</span>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </section>
+            <section>
+              <h2>Invoices</h2>
+              <table>
+                <thead>
+                  <tr>
+                    <th>Invoice</th>
+                    <th>Project</th>
+                    <th>Amount</th>
+                    <th>Status</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.invoices.map((i) => (
+                    <tr key={i.id} data-invoice-id={i.id}>
+                      <td>{i.id}</td>
+                      <td>{i.projectName}</td>
+                      <td>{rupiah(i.amount)}</td>
+                      <td>
+                        <span class={`pill ${i.status}`}>{label(i.status)}</span>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </section>
+            <section>
+              <h2>Send a sample event</h2>
+              <p class="hint">Each button posts a signed webhook to this service, as the platform would.</p>
+              <div class="buttons">
+                {eventKinds.map((kind) => (
+                  <button
+                    type="button"
+                    key={kind}
+                    data-event={kind}
+                    onClick={() => send(kind)}
+                  >
+                    {kind}
+                  </button>
+                ))}
+              </div>
+              <ul class="log" aria-live="polite">
+                {log.map((line, i) => <li key={i}>{line}</li>)}
+              </ul>
+            </section>
+          </main>
+        )}
+    </div>
+  );
+}

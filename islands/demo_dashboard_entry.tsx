@@ -1,0 +1,5 @@
+/** Hydration entry of the `/demo` page (served as `/islands/demo_dashboard_entry.js`). */
+import { hydrateIsland } from "../lib/hydrate.ts";
+import DemoDashboard from "./DemoDashboard.tsx";
+
+hydrateIsland(DemoDashboard);
