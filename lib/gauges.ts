@@ -58,20 +58,34 @@ export function createIsolateGauges(metrics: Metrics, hub: Hub, relay: Relay, no
     return gauges;
   }
 
+  /**
+   * Every live isolate's latest record (at most ISOLATE_STALE_MS old), with this isolate's connection counts
+   * and metrics taken live rather than from its last beat.
+   */
+  async function liveRecords(isolates: IsolateDirectory, isolateId: string): Promise<IsolateRecord[]> {
+    const records = await isolates.records();
+    const own = records.find((r) => r.isolateId === isolateId);
+    const live: IsolateRecord = {
+      isolateId,
+      startedAt: own?.startedAt ?? now(),
+      updatedAt: now(),
+      // Before the first beat there are no rates yet; sampling here would shift the next beat's window.
+      gauges: {
+        ...(own?.gauges ??
+          { messagesPerSecond: 0, averageLatency: 0, errorRate: 0, relay: relay.health(), memoryRss: 0 }),
+        connectionsByRole: hub.countsByRole(),
+      },
+      metrics: metrics.snapshot(),
+    };
+    return [...records.filter((r) => r.isolateId !== isolateId), live];
+  }
+
   return {
     sample,
+    liveRecords,
     /** WebSocketMetrics summed across every live isolate, this one's connection counts taken live. */
     async status(isolates: IsolateDirectory, isolateId: string): Promise<WebSocketMetrics> {
-      const records = (await isolates.records()).map((r) =>
-        r.isolateId === isolateId
-          ? {
-            ...r,
-            gauges: { ...r.gauges, connectionsByRole: hub.countsByRole() },
-            metrics: metrics.snapshot(),
-          }
-          : r
-      );
-      return sumGauges(records, now());
+      return sumGauges(await liveRecords(isolates, isolateId), now());
     },
   };
 }

@@ -1,0 +1,117 @@
+/**
+ * The Prometheus text exposition format (version 0.0.4) of a merged metrics snapshot: every family of SPEC §8a
+ * with its `# HELP` and `# TYPE`, in a fixed order so scrapes diff cleanly.
+ */
+import { LATENCY_BUCKETS, type MetricsSnapshot } from "./metrics.ts";
+
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+interface Family {
+  name: string;
+  type: "counter" | "gauge" | "histogram";
+  help: string;
+  /** A counter without labels is written as 0 before its first increment, so it exists from the start. */
+  labelled?: boolean;
+}
+
+const FAMILIES: readonly Family[] = [
+  { name: "realtime_isolates", type: "gauge", help: "Isolates that reported within the last 5 seconds." },
+  {
+    name: "realtime_connections",
+    type: "gauge",
+    help: "Open WebSocket connections by role.",
+    labelled: true,
+  },
+  { name: "realtime_connections_opened_total", type: "counter", help: "WebSocket connections opened." },
+  {
+    name: "realtime_frames_total",
+    type: "counter",
+    help: "WebSocket frames by direction (in, out) and type.",
+    labelled: true,
+  },
+  {
+    name: "realtime_webhooks_total",
+    type: "counter",
+    help: "Webhook requests by outcome.",
+    labelled: true,
+  },
+  {
+    name: "realtime_delivery_latency_seconds",
+    type: "histogram",
+    help: "Time from webhook accepted to frame handed to the socket.",
+  },
+  {
+    name: "realtime_relay_lag_seconds",
+    type: "histogram",
+    help: "Time from relay publish on one isolate to receipt on another.",
+  },
+  {
+    name: "realtime_slow_consumers_total",
+    type: "counter",
+    help: "Sockets closed 4008 because their outbound queue passed BUFFER_SIZE.",
+  },
+  {
+    name: "realtime_auth_failures_total",
+    type: "counter",
+    help: "Refused tokens by reason.",
+    labelled: true,
+  },
+  {
+    name: "realtime_rate_limited_total",
+    type: "counter",
+    help: "Connections or frames refused by a limit, by kind.",
+    labelled: true,
+  },
+];
+
+export interface Exposition {
+  /** Counters and histograms summed over every live isolate. */
+  snapshot: MetricsSnapshot;
+  connectionsByRole: Record<string, number>;
+  isolates: number;
+}
+
+/** Prometheus renders floats its own way; integers stay integers and infinities are spelled out. */
+function value(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (!Number.isFinite(n)) return n > 0 ? "+Inf" : "-Inf";
+  return String(n);
+}
+
+function seriesLines(family: Family, samples: Record<string, number>): string[] {
+  const series = Object.keys(samples)
+    .filter((key) => key === family.name || key.startsWith(`${family.name}{`))
+    .sort();
+  if (!series.length && !family.labelled) return [`${family.name} 0`];
+  return series.map((key) => `${key} ${value(samples[key])}`);
+}
+
+function histogramLines(name: string, snapshot: MetricsSnapshot): string[] {
+  const h = snapshot.histograms[name];
+  const lines: string[] = [];
+  let cumulative = 0;
+  LATENCY_BUCKETS.forEach((upper, i) => {
+    cumulative += h?.counts[i] ?? 0;
+    lines.push(`${name}_bucket{le="${upper}"} ${cumulative}`);
+  });
+  lines.push(`${name}_bucket{le="+Inf"} ${h?.count ?? 0}`);
+  lines.push(`${name}_sum ${value(h?.sum ?? 0)}`, `${name}_count ${h?.count ?? 0}`);
+  return lines;
+}
+
+/** Renders the whole exposition, ending with a newline as the format requires. */
+export function renderPrometheus({ snapshot, connectionsByRole, isolates }: Exposition): string {
+  // Gauges are series like any counter's, so one writer serves both.
+  const samples: Record<string, number> = { ...snapshot.counters, realtime_isolates: isolates };
+  for (const [role, count] of Object.entries(connectionsByRole)) {
+    samples[`realtime_connections{role="${role}"}`] = count;
+  }
+  const lines: string[] = [];
+  for (const family of FAMILIES) {
+    lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`);
+    lines.push(
+      ...(family.type === "histogram" ? histogramLines(family.name, snapshot) : seriesLines(family, samples)),
+    );
+  }
+  return lines.join("\n") + "\n";
+}
