@@ -6,11 +6,15 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./lib/api_error.ts";
 import type { Service } from "./lib/service.ts";
+import { adminRoutes } from "./routes/admin.ts";
 import type { AppEnv } from "./routes/env.ts";
 import { assetRoutes } from "./routes/assets.ts";
 import { devRoutes } from "./routes/dev.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { demoRoutes } from "./routes/demo.tsx";
+import { requestLog } from "./routes/request_log.ts";
 import { tokenRoutes } from "./routes/token.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { wsRoutes } from "./routes/ws.ts";
@@ -23,6 +27,7 @@ export function createApp(service: Service) {
     c.set("service", service);
     await next();
   });
+  app.use(requestLog());
   app.use(
     "/api/*",
     cors({
@@ -38,6 +43,9 @@ export function createApp(service: Service) {
   app.route("/", notificationRoutes);
   app.route("/", webhookRoutes(config.webhookSecrets));
   app.route("/", assetRoutes);
+  app.route("/", adminRoutes);
+  app.route("/", healthRoutes);
+  app.route("/", metricsRoutes);
   if (config.demo) app.route("/", devRoutes).route("/", demoRoutes);
 
   app.notFound((c) => c.json({ error: { code: "not_found", message: "Not found" } }, 404));

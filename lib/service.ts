@@ -239,6 +239,7 @@ export function createService(deps: ServiceDeps) {
 
   return {
     config,
+    kv,
     isolateId,
     metrics,
     store,

@@ -5,7 +5,7 @@ import { createApp } from "../../app.ts";
 import type { Identity } from "../../lib/auth.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { signSessionToken } from "../../lib/demo_users.ts";
-import { createLogger } from "../../lib/log.ts";
+import { createLogger, type Logger } from "../../lib/log.ts";
 import type { Metrics } from "../../lib/metrics.ts";
 import { createNoRelay, type Relay } from "../../lib/relay.ts";
 import { createService, type Service } from "../../lib/service.ts";
@@ -38,6 +38,8 @@ export interface TestServerOptions {
   /** A fixed port, to restart a server where its clients expect it; a free one by default. */
   port?: number;
   now?: () => number;
+  /** A logger to capture lines with (default: LOG_LEVEL to stderr). */
+  log?: Logger;
 }
 
 /** Starts the whole service on 127.0.0.1 at a free port (or `options.port`). */
@@ -52,7 +54,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...options.env,
   });
   const kv = await openKv(options.kvPath ?? ":memory:");
-  const log = createLogger(config.logLevel);
+  const log = options.log ?? createLogger(config.logLevel);
   const service = createService({
     config,
     kv,

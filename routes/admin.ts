@@ -1,0 +1,26 @@
+/**
+ * The admin API: the seeds' `WebSocketMetrics` across every isolate, every live connection, and a disconnect
+ * that reaches whichever isolate holds the socket. Admin session only: 401 without one, 403 for a client.
+ */
+import { Hono } from "hono";
+import { ApiError } from "../lib/api_error.ts";
+import type { AppEnv } from "./env.ts";
+import { requireAdmin } from "./auth_middleware.ts";
+
+export const adminRoutes = new Hono<AppEnv>()
+  .use("/api/admin/*", requireAdmin())
+  .get("/api/admin/websocket/status", async (c) => {
+    const service = c.get("service");
+    return c.json(await service.gauges.status(service.isolates, service.isolateId));
+  })
+  .get("/api/admin/websocket/connections", async (c) => {
+    // Records are the seeds' WebSocketConnectionDetails plus `isolateId`; they never hold a token.
+    const records = await c.get("service").registry.list();
+    records.sort((a, b) => a.connectedAt.localeCompare(b.connectedAt));
+    return c.json(records);
+  })
+  .delete("/api/admin/websocket/connections/:id", async (c) => {
+    const found = await c.get("service").disconnect(c.req.param("id"));
+    if (!found) throw new ApiError(404, "not_found", "Connection not found");
+    return c.body(null, 204);
+  });
