@@ -7,6 +7,7 @@ import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./lib/api_error.ts";
 import type { Service } from "./lib/service.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { adminPageRoutes } from "./routes/admin_page.tsx";
 import type { AppEnv } from "./routes/env.ts";
 import { assetRoutes } from "./routes/assets.ts";
 import { devRoutes } from "./routes/dev.ts";
@@ -44,6 +45,7 @@ export function createApp(service: Service) {
   app.route("/", webhookRoutes(config.webhookSecrets));
   app.route("/", assetRoutes);
   app.route("/", adminRoutes);
+  app.route("/", adminPageRoutes);
   app.route("/", healthRoutes);
   app.route("/", metricsRoutes);
   if (config.demo) app.route("/", devRoutes).route("/", demoRoutes);

@@ -104,7 +104,7 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
     }
   }
 
-  /** Every live socket's record on every live isolate. */
+  /** Every live socket's record on every live isolate, oldest connection first. */
   async function list(): Promise<ConnectionRecord[]> {
     const live = await isolates.liveIds();
     live.add(isolateId);
@@ -112,7 +112,7 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
     for await (const entry of kv.list<ConnectionRecord>({ prefix: connectionsPrefix() })) {
       if (live.has(entry.value.isolateId)) out.push(entry.value);
     }
-    return out;
+    return out.sort((a, b) => a.connectedAt.localeCompare(b.connectedAt));
   }
 
   async function get(connectionId: string): Promise<ConnectionRecord | null> {

@@ -46,6 +46,12 @@ const FAMILIES: readonly Family[] = [
     help: "Time from relay publish on one isolate to receipt on another.",
   },
   {
+    name: "realtime_relay_errors_total",
+    type: "counter",
+    help: "Relay failures by relay and part (publish, watch, subscriber).",
+    labelled: true,
+  },
+  {
     name: "realtime_slow_consumers_total",
     type: "counter",
     help: "Sockets closed 4008 because their outbound queue passed BUFFER_SIZE.",

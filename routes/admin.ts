@@ -15,9 +15,7 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .get("/api/admin/websocket/connections", async (c) => {
     // Records are the seeds' WebSocketConnectionDetails plus `isolateId`; they never hold a token.
-    const records = await c.get("service").registry.list();
-    records.sort((a, b) => a.connectedAt.localeCompare(b.connectedAt));
-    return c.json(records);
+    return c.json(await c.get("service").registry.list());
   })
   .delete("/api/admin/websocket/connections/:id", async (c) => {
     const found = await c.get("service").disconnect(c.req.param("id"));
