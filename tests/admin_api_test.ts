@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
 import { createBroadcastRelay } from "../lib/relay_broadcast.ts";
+import { eventually } from "./helpers/eventually.ts";
 import { randomUser, startTestServer, type TestServer } from "./helpers/server.ts";
 import { connectWelcomed, type TestSocket } from "./helpers/socket.ts";
-
-/** Polls `check` until it returns a value, for state another isolate or a background write settles. */
-async function eventually<T>(check: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (true) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("Condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function adminFetch(server: TestServer, path: string, init: RequestInit = {}) {
   const token = await server.sessionToken(randomUser("admin"));

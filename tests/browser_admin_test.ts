@@ -1,16 +1,9 @@
 import assert from "node:assert/strict";
 import { DEMO_USERS } from "../lib/demo_users.ts";
 import { artifactPath, launchBrowser, skipBrowserTests } from "./helpers/browser.ts";
+import { freePort } from "./helpers/process.ts";
 import { randomUser, startTestServer, type TestServer } from "./helpers/server.ts";
 import { connectWelcomed, type TestSocket } from "./helpers/socket.ts";
-
-/** A free loopback port, known before the server starts so its origin can be in ALLOWED_ORIGINS. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 async function openClient(server: TestServer) {
   const { socket, welcome } = await connectWelcomed(server.wsUrl, await server.socketToken(randomUser()));

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Relay } from "../lib/relay.ts";
 import { createNoRelay } from "../lib/relay.ts";
+import { eventually } from "./helpers/eventually.ts";
 import { parsePrometheus, sampleValue } from "./helpers/prometheus.ts";
 import { randomUser, startTestServer } from "./helpers/server.ts";
 import { connectWelcomed, type TestSocket } from "./helpers/socket.ts";
@@ -93,13 +94,15 @@ Deno.test("[metrics] two isolates sharing KV: one scrape covers both", async () 
     sockets[1].send({ type: "ping" });
     await sockets[1].next("pong");
     // B's snapshot reaches KV on its next beat (every second).
-    const deadline = Date.now() + 5000;
-    let m = await scrape(a.url);
-    while (sampleValue(m, "realtime_frames_total", { direction: "in", type: "ping" }) !== 1) {
-      assert.ok(Date.now() < deadline, "B's ping never showed up in A's scrape");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      m = await scrape(a.url);
-    }
+    const m = await eventually(
+      async () => {
+        const scraped = await scrape(a.url);
+        const pings = sampleValue(scraped, "realtime_frames_total", { direction: "in", type: "ping" });
+        return pings === 1 ? scraped : undefined;
+      },
+      5000,
+      "B's ping in A's scrape",
+    );
     assert.equal(sampleValue(m, "realtime_isolates"), 2);
     assert.equal(sampleValue(m, "realtime_connections", { role: "client" }), 2);
   } finally {
