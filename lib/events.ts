@@ -21,7 +21,7 @@ export function draftsFor(event: DomainEvent): NotificationDraft[] {
           stream: `user:${userId}`,
           type: "project_update",
           title,
-          message: data.message ?? `${title}${by}`,
+          message: data.message ?? `Moved from ${data.oldStatus} to ${data.newStatus}${by}.`,
           data,
         },
         {

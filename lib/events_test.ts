@@ -18,6 +18,7 @@ Deno.test("draftsFor() maps each domain event to its streams, types and sentence
     "admin_alert",
   ]]);
   assert.equal(project[0].title, 'Project "Toko Batik" status changed to in_progress');
+  assert.equal(project[0].message, "Moved from pending_payment to in_progress by Rina.");
   assert.equal(project[1].data.event, "project_status_change");
   assert.equal(project[1].message, 'Project "Toko Batik" status changed to in_progress by Rina');
 
