@@ -86,14 +86,21 @@ export async function rawTcp(port: number) {
   const encoder = new TextEncoder();
   return {
     conn,
-    write: (text: string | Uint8Array) => conn.write(typeof text === "string" ? encoder.encode(text) : text),
-    /** Reads until the peer closes (or `ms` pass), returning everything read. */
+    /** Writes all of it (a socket write may take only part). */
+    async write(text: string | Uint8Array) {
+      let bytes = typeof text === "string" ? encoder.encode(text) : text;
+      while (bytes.length) bytes = bytes.subarray(await conn.write(bytes));
+    },
+    /** Reads until the peer closes or resets (or `ms` pass), returning everything read. */
     async readToEnd(ms: number): Promise<{ bytes: Uint8Array; ended: boolean }> {
       const chunks: Uint8Array[] = [];
       const buf = new Uint8Array(16 * 1024);
       const timeout = sleep(ms).then(() => "timeout" as const);
       for (;;) {
-        const n = await Promise.race([conn.read(buf), timeout]);
+        const n = await Promise.race([conn.read(buf), timeout]).catch((error) => {
+          if (error instanceof Deno.errors.ConnectionReset) return null;
+          throw error;
+        });
         if (n === "timeout") return { bytes: concat(chunks), ended: false };
         if (n === null) return { bytes: concat(chunks), ended: true };
         chunks.push(buf.slice(0, n));
