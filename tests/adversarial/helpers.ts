@@ -91,8 +91,11 @@ export async function rawTcp(port: number) {
       let bytes = typeof text === "string" ? encoder.encode(text) : text;
       while (bytes.length) bytes = bytes.subarray(await conn.write(bytes));
     },
-    /** Reads until the peer closes or resets (or `ms` pass), returning everything read. */
-    async readToEnd(ms: number): Promise<{ bytes: Uint8Array; ended: boolean }> {
+    /** Reads until the peer closes or resets, `enough` holds for what was read, or `ms` pass. */
+    async readToEnd(
+      ms: number,
+      enough?: (text: string) => boolean,
+    ): Promise<{ bytes: Uint8Array; ended: boolean }> {
       const chunks: Uint8Array[] = [];
       const buf = new Uint8Array(16 * 1024);
       const timeout = sleep(ms).then(() => "timeout" as const);
@@ -104,6 +107,9 @@ export async function rawTcp(port: number) {
         if (n === "timeout") return { bytes: concat(chunks), ended: false };
         if (n === null) return { bytes: concat(chunks), ended: true };
         chunks.push(buf.slice(0, n));
+        if (enough?.(new TextDecoder().decode(concat(chunks)))) {
+          return { bytes: concat(chunks), ended: false };
+        }
       }
     },
     close() {
