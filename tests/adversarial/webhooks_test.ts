@@ -97,7 +97,7 @@ Deno.test("[adversarial] hostile webhooks get their documented status and change
     });
 
     await t.step("stale, future and non-digit timestamps → 401, even correctly signed", async () => {
-      for (const timestamp of [nowSeconds() - 301, nowSeconds() + 301, 0, 99999999999]) {
+      for (const timestamp of [nowSeconds() - 301, nowSeconds() + 305, 0, 99999999999]) {
         assert.equal((await post(server, { timestamp: String(timestamp) })).status, 401, String(timestamp));
       }
       // (Surrounding spaces are not tried: HTTP strips them from header values before anyone sees them.)
