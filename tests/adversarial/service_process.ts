@@ -70,9 +70,12 @@ export async function startServiceProcess(kvPath: string): Promise<ServiceProces
       child.kill("SIGKILL");
       await child.status;
     },
+    /** SIGTERM, and SIGKILL if the graceful shutdown has not ended the process within 5 s. */
     async stop() {
       child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
       await child.status;
+      clearTimeout(timer);
     },
   };
 }

@@ -19,12 +19,16 @@ function stormClient(server: TestServer, user: Identity) {
   let ws: WebSocket | null = null;
   let connectionId: string | null = null;
   let stopped = false;
+  let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   let connections = 0;
   /** Positions sent twice on one socket: the server promises this never happens. */
   let repeatsOnOneSocket = 0;
 
   async function connect() {
-    const socket = new WebSocket(server.wsUrl, ["realtime.v1", await server.socketToken(user)]);
+    const token = await server.socketToken(user);
+    // stop() may have run while the token was minted: a socket opened now would never be closed.
+    if (stopped) return;
+    const socket = new WebSocket(server.wsUrl, ["realtime.v1", token]);
     ws = socket;
     connections++;
     const seen = new Set<string>();
@@ -43,7 +47,7 @@ function stormClient(server: TestServer, user: Identity) {
     };
     socket.onclose = () => {
       connectionId = null;
-      if (!stopped) setTimeout(() => connect(), Math.random() * 30);
+      if (!stopped) reconnectTimer = setTimeout(() => connect(), Math.random() * 30);
     };
   }
 
@@ -61,17 +65,27 @@ function stormClient(server: TestServer, user: Identity) {
     get repeatsOnOneSocket() {
       return repeatsOnOneSocket;
     },
-    /** Closes the socket from the client side; it reconnects by itself. */
+    /**
+     * Closes an open socket from the client side; it reconnects by itself. Never one still in its handshake:
+     * Deno would never settle that upgrade, and the test server's shutdown would wait for it (SECURITY.md).
+     */
     drop() {
-      ws?.close();
+      if (ws?.readyState === WebSocket.OPEN) ws.close();
     },
     async stop() {
       stopped = true;
-      if (ws && ws.readyState !== WebSocket.CLOSED) {
-        const closed = new Promise((resolve) => ws!.addEventListener("close", resolve));
-        ws.close();
-        await closed;
+      clearTimeout(reconnectTimer);
+      const socket = ws;
+      if (!socket || socket.readyState === WebSocket.CLOSED) return;
+      const closed = new Promise((resolve) => socket.addEventListener("close", resolve));
+      if (socket.readyState === WebSocket.CONNECTING) {
+        await new Promise((resolve) => {
+          socket.addEventListener("open", resolve);
+          socket.addEventListener("close", resolve);
+        });
       }
+      socket.close();
+      await closed;
     },
   };
 }
