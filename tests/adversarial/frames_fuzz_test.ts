@@ -138,7 +138,7 @@ Deno.test("[adversarial] frame fuzzing: documented answers only, neighbours unha
               // A control frame may sit between fragments (RFC 6455 §5.4).
               if (i === 0) frame.ws.ping();
             }
-            while (!frame.frames.some((f) => f.type === "pong" && f.data.replyTo === id)) await sleep(2);
+            await nextFrame(frame, (f) => f.type === "pong" && f.data.replyTo === id);
           },
         ),
         { numRuns: 100 },
