@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./lib/api_error.ts";
+import { isKvFailure } from "./lib/kv.ts";
 import type { Service } from "./lib/service.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { adminPageRoutes } from "./routes/admin_page.tsx";
@@ -65,6 +66,11 @@ export function createApp(service: Service) {
         { error: { code: "http_error", message: error.message || "Request failed" } },
         error.status,
       );
+    }
+    if (isKvFailure(error)) {
+      // Every write is one atomic commit, so a failed request stored nothing: the caller may simply retry.
+      service.log.warn("Store unavailable", { path: c.req.path, error });
+      return c.json({ error: { code: "unavailable", message: "Storage is unavailable; try again" } }, 503);
     }
     service.log.error("Request failed", { path: c.req.path, error });
     return c.json({ error: { code: "internal_error", message: "Something went wrong; try again" } }, 500);

@@ -38,5 +38,20 @@ export async function commitWithRetry<T>(
     if (commit.ok) return plan.result;
     await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 2)));
   }
-  throw new Error("KV write kept conflicting; gave up");
+  throw new KvUnavailableError("KV write kept conflicting; gave up");
+}
+
+/** The store could not be read or written; answered 503, and nothing of the request was committed. */
+export class KvUnavailableError extends Error {
+  override name = "KvUnavailableError";
+}
+
+const STORE_FAILURE = /database|sqlite|disk i\/o|bad resource id/i;
+
+/**
+ * True for errors that mean KV itself failed (a closed handle, SQLite I/O, a full disk, endless conflicts)
+ * rather than the request: the caller may retry the same request later.
+ */
+export function isKvFailure(error: unknown): boolean {
+  return error instanceof KvUnavailableError || (error instanceof Error && STORE_FAILURE.test(error.message));
 }

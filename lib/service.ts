@@ -65,8 +65,11 @@ export function createService(deps: ServiceDeps) {
   const gauges = createIsolateGauges(metrics, hub, relay, now);
   const timers: ReturnType<typeof setInterval>[] = [];
   let stopping = false;
-  /** Sockets admitted but not yet open count against MAX_CONNECTIONS too. */
-  let pendingAdmissions = 0;
+  /**
+   * Sockets admitted but not yet open count against MAX_CONNECTIONS too, until `attach` (open) or `abandon`
+   * (closed before opening) takes them out: between the two, they are in neither this set nor the hub.
+   */
+  const admitting = new Set<string>();
 
   relay.subscribe((event: RelayEvent) => {
     if (event.origin === isolateId) return;
@@ -119,19 +122,21 @@ export function createService(deps: ServiceDeps) {
       return { connectionId, refusal: "invalidAuth" };
     }
     if (stopping) return { connectionId, identity, refusal: "shuttingDown" };
-    if (hub.size + pendingAdmissions >= config.maxConnections) {
+    if (hub.size + admitting.size >= config.maxConnections) {
       metrics.inc("realtime_rate_limited_total", { kind: "isolate" });
       return { connectionId, identity, refusal: "tryAgainLater" };
     }
-    pendingAdmissions++;
+    admitting.add(connectionId);
     try {
       const claim = await registry.claim(connectionId, identity.userId, clientIp);
       if (claim !== "ok") {
+        admitting.delete(connectionId);
         metrics.inc("realtime_rate_limited_total", { kind: claim === "user_limit" ? "user" : "ip" });
         return { connectionId, identity, refusal: "connectionLimit" };
       }
-    } finally {
-      pendingAdmissions--;
+    } catch (error) {
+      admitting.delete(connectionId);
+      throw error;
     }
     return { connectionId, identity };
   }
@@ -144,6 +149,7 @@ export function createService(deps: ServiceDeps) {
     ua: string,
   ) {
     const connLog = log.with({ connectionId: admission.connectionId });
+    admitting.delete(admission.connectionId);
     return startSession(ws, {
       connectionId: admission.connectionId,
       identity: admission.identity,
@@ -197,6 +203,7 @@ export function createService(deps: ServiceDeps) {
 
   /** Gives back places of a socket that was admitted but never opened. */
   function abandon(admission: Admission, clientIp: string) {
+    admitting.delete(admission.connectionId);
     if (admission.identity && !admission.refusal) {
       registry.release(admission.connectionId, admission.identity.userId, clientIp).catch(() => {});
     }

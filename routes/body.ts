@@ -1,7 +1,10 @@
 /** Reading a request body without ever holding more than the limit. */
 import { ApiError } from "../lib/api_error.ts";
 
-/** The raw body, or 413 `payload_too_large` as soon as it passes `limit` bytes. */
+/**
+ * The raw body, or 413 `payload_too_large` as soon as it passes `limit` bytes, or 400 `body_unreadable` when
+ * the client goes away mid-body (not a server error: nobody is left to answer, and it must not log as one).
+ */
 export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   const tooLarge = () => new ApiError(413, "payload_too_large", `Body is larger than ${limit} bytes`);
@@ -9,10 +12,15 @@ export async function readBodyLimited(req: Request, limit: number): Promise<Uint
   if (!req.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of req.body) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req.body) {
+      size += chunk.length;
+      if (size > limit) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    throw new ApiError(400, "body_unreadable", "The request body could not be read to its end");
   }
   const body = new Uint8Array(size);
   let offset = 0;

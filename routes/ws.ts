@@ -9,6 +9,9 @@ import { CLOSE } from "../lib/close_codes.ts";
 import { handshakeToken } from "../lib/subprotocol.ts";
 import type { AppEnv } from "./env.ts";
 
+/** Longest an admitted socket may take to open before its admission is given back. */
+const MAX_HANDSHAKE_MS = 10_000;
+
 export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
   const service = c.get("service");
   const { config } = service;
@@ -35,9 +38,30 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
     1,
     Math.min(config.connectionTimeoutMs, 2 * config.heartbeatIntervalMs) / 1000,
   );
-  const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout });
+  let upgrade: ReturnType<typeof Deno.upgradeWebSocket>;
+  try {
+    upgrade = Deno.upgradeWebSocket(req, { idleTimeout });
+  } catch {
+    // A malformed upgrade (no Sec-WebSocket-Key, say) never opens nor closes a socket: give its places back
+    // here, or a token holder could use up the places of a user or an IP with requests that fail.
+    service.abandon(admission, ip);
+    throw new ApiError(400, "bad_upgrade", "The WebSocket upgrade request is malformed");
+  }
+  const { socket, response } = upgrade;
   if (protocol) response.headers.set("sec-websocket-protocol", protocol);
+  // A client that drops during the handshake gets neither `open` nor `close`: give its admission back after
+  // a while, or its places and its share of MAX_CONNECTIONS would be held for ever.
+  let abandoned = false;
+  const handshakeTimer = setTimeout(() => {
+    abandoned = true;
+    service.abandon(admission, ip);
+  }, Math.min(config.connectionTimeoutMs, MAX_HANDSHAKE_MS));
   socket.onopen = () => {
+    clearTimeout(handshakeTimer);
+    if (abandoned) {
+      socket.close(CLOSE.tryAgainLater.code, CLOSE.tryAgainLater.reason);
+      return;
+    }
     if (admission.refusal || !admission.identity) {
       const { code, reason } = CLOSE[admission.refusal ?? "invalidAuth"];
       socket.close(code, reason);
@@ -45,6 +69,9 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
     }
     service.attach(socket, { ...admission, identity: admission.identity }, ip, userAgent);
   };
-  socket.onclose = () => service.abandon(admission, ip);
+  socket.onclose = () => {
+    clearTimeout(handshakeTimer);
+    service.abandon(admission, ip);
+  };
   return response;
 });
