@@ -361,6 +361,7 @@ async function relay(results) {
 const results = { target };
 for (const [name, run] of Object.entries({ idleAndFanOut, handshakes, steady, relay })) {
   if (name === "relay" && !plan.relay) continue;
+  if (plan.workloads && !plan.workloads.some((w) => name.toLowerCase().includes(w))) continue;
   await run(results);
 }
 agent.destroy();

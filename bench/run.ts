@@ -5,6 +5,7 @@
  * bench/results.json and bench/RESULTS.md. Slowness is reported, never failed on; errors exit 1.
  */
 import { createSocketTokens } from "../lib/auth.ts";
+import { startProfiler } from "./profile.ts";
 import { machine, table, type TargetResults, writeResultsMarkdown } from "./report.ts";
 import { type Secrets, startTarget, type TargetName, TARGETS, targetSpec } from "./targets.ts";
 
@@ -36,7 +37,13 @@ const SIZES = {
 };
 
 const quick = Deno.args.includes("--quick");
+/** `--profile`: each target on one worker under the V8 inspector, sampled by bench/profile.ts. */
+const profile = Deno.args.includes("--profile");
 const only = Deno.args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+/** `--workloads=fanout,steady` runs only the workloads whose names contain one of these words. */
+const workloads = Deno.args.find((a) => a.startsWith("--workloads="))?.slice("--workloads=".length).split(
+  ",",
+);
 const targets = TARGETS.filter((t) => !only || only.includes(t));
 const sizes = quick ? SIZES.quick : SIZES.full;
 const benchDir = new URL(".", import.meta.url).pathname;
@@ -94,10 +101,12 @@ async function runTarget(
   tokens: Awaited<ReturnType<typeof mintTokens>>,
 ) {
   const port = freePort();
-  const spec = targetSpec(name, port, secrets, `${dir}/${name}.kv`);
+  const inspectPort = profile ? freePort() : undefined;
+  const spec = targetSpec(name, port, secrets, `${dir}/${name}.kv`, inspectPort);
   const logFile = `${dir}/${name}.log`;
   console.log(`\n${name}: ${spec.command.slice(1).join(" ")} (port ${port})`);
   const server = await startTarget(spec, port, logFile);
+  const profiler = inspectPort ? await startProfiler(inspectPort) : undefined;
   try {
     const planFile = `${dir}/${name}.plan.json`;
     await Deno.writeTextFile(
@@ -108,6 +117,7 @@ async function runTarget(
         port,
         serverPid: server.pid,
         sizes,
+        workloads,
         relay: spec.parallel,
         tokensFile: `${dir}/tokens.json`,
         adminToken: tokens.admin,
@@ -127,6 +137,7 @@ async function runTarget(
       stderr: "inherit",
     }).output();
     if (!output.success) throw new Error(`Load generator failed against ${name}; server log: ${logFile}`);
+    await profiler?.finish(`${benchDir}profiles/${name}.cpuprofile`);
     const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
     return JSON.parse(lines[lines.length - 1]) as TargetResults;
   } finally {
@@ -171,6 +182,8 @@ const notes = [
   ...errors.map((e) => `Error: ${e}`),
 ];
 console.log(`\n${table(results)}\n`);
+// Profiled runs are slowed by the sampler and run on one worker: their figures are not results.
+if (profile) Deno.exit(errors.length ? 1 : 0);
 await Deno.writeTextFile(
   `${benchDir}results.json`,
   JSON.stringify({ ...info, sizes, results, errors }, null, 2) + "\n",

@@ -19,14 +19,31 @@ export interface TargetSpec {
   parallel: boolean;
 }
 
-/** How to start one target on `port`; `kvPath` is the service's temporary store. */
-export function targetSpec(name: TargetName, port: number, secrets: Secrets, kvPath: string): TargetSpec {
+/**
+ * How to start one target on `port`; `kvPath` is the service's temporary store. With `inspectPort` the target
+ * runs on one worker with the V8 inspector open there, for bench/profile.ts.
+ */
+export function targetSpec(
+  name: TargetName,
+  port: number,
+  secrets: Secrets,
+  kvPath: string,
+  inspectPort?: number,
+): TargetSpec {
   const deno = Deno.execPath();
+  const inspect = inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
+  const denoServe = (...args: string[]) =>
+    inspectPort
+      ? [deno, "serve", ...args, ...inspect, "--port", String(port)]
+      : [deno, "serve", ...args, "--parallel", "--port", String(port)];
   switch (name) {
     case "service":
       return {
-        command: [deno, "run", "--allow-all", "scripts/serve.ts"],
-        parallel: true,
+        // `deno task start` runs scripts/serve.ts, which validates the config and then `deno serve --parallel`.
+        command: inspectPort
+          ? [...denoServe("--allow-all"), "main.ts"]
+          : [deno, "run", "--allow-all", "scripts/serve.ts"],
+        parallel: !inspectPort,
         env: {
           PORT: String(port),
           REALTIME_ENV: "production",
@@ -63,7 +80,7 @@ export function targetSpec(name: TargetName, port: number, secrets: Secrets, kvP
     case "node_ws":
     case "socketio":
       return {
-        command: ["node", `bench/peers/${name}.mjs`],
+        command: ["node", ...inspect, `bench/peers/${name}.mjs`],
         parallel: false,
         env: { PORT: String(port), WS_TOKEN_SECRET: secrets.socket },
       };
