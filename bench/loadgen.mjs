@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { createRequire } from "node:module";
 import process from "node:process";
-import { sampleTree } from "./proc.mjs";
+import { sampleTree, threadsOf } from "./proc.mjs";
 
 const require = createRequire(new URL("./peers/package.json", import.meta.url));
 const WebSocket = require("ws");
@@ -363,6 +363,10 @@ for (const [name, run] of Object.entries({ idleAndFanOut, handshakes, steady, re
   if (name === "relay" && !plan.relay) continue;
   if (plan.workloads && !plan.workloads.some((w) => name.toLowerCase().includes(w))) continue;
   await run(results);
+  // BENCH_THREADS=1: where the server's CPU went so far, by thread (JS workers, KV, tokio…).
+  if (process.env.BENCH_THREADS) {
+    log(`after ${name}, CPU s by thread: ${JSON.stringify(threadsOf(serverPid))}`);
+  }
 }
 agent.destroy();
 process.stdout.write(JSON.stringify(results) + "\n");

@@ -51,3 +51,27 @@ export function sampleTree(rootPid) {
   }
   return { rssBytes, cpuSeconds: cpuTicks / CLOCK_TICKS, processes: tree.size };
 }
+
+/** CPU seconds per thread name across the tree (e.g. the KV thread apart from the JS threads), for tuning. */
+export function threadsOf(rootPid) {
+  const pids = [rootPid];
+  for (const name of readdirSync("/proc")) {
+    if (/^\d+$/.test(name) && stat(name)?.ppid === rootPid) pids.push(Number(name));
+  }
+  const byName = {};
+  for (const pid of pids) {
+    let tids = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      const s = stat(`${pid}/task/${tid}`);
+      if (!s) continue;
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim().replace(/\d+$/, "#");
+      byName[name] = Math.round(((byName[name] ?? 0) + s.cpuTicks / CLOCK_TICKS) * 100) / 100;
+    }
+  }
+  return byName;
+}

@@ -182,8 +182,9 @@ const notes = [
   ...errors.map((e) => `Error: ${e}`),
 ];
 console.log(`\n${table(results)}\n`);
-// Profiled runs are slowed by the sampler and run on one worker: their figures are not results.
-if (profile) Deno.exit(errors.length ? 1 : 0);
+// Profiled runs are slowed by the sampler and run on one worker, and partial runs leave figures out: the
+// files keep the last complete run.
+if (profile || only || workloads) Deno.exit(errors.length ? 1 : 0);
 await Deno.writeTextFile(
   `${benchDir}results.json`,
   JSON.stringify({ ...info, sizes, results, errors }, null, 2) + "\n",

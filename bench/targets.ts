@@ -64,17 +64,8 @@ export function targetSpec(
       };
     case "bare_deno":
       return {
-        command: [
-          deno,
-          "serve",
-          "--allow-env",
-          "--allow-net",
-          "--parallel",
-          "--port",
-          String(port),
-          "bench/peers/bare_deno.ts",
-        ],
-        parallel: true,
+        command: [...denoServe("--allow-env", "--allow-net"), "bench/peers/bare_deno.ts"],
+        parallel: !inspectPort,
         env: { WS_TOKEN_SECRET: secrets.socket },
       };
     case "node_ws":
