@@ -15,7 +15,8 @@ const DRAIN_POLL_MS = 10;
 export interface Outbound {
   /** Queues a frame; returns false when the queue overflowed (the caller closes the socket 4008). */
   push(frame: string): boolean;
-  readonly queued: number;
+  /** Frames waiting (a method, not a getter: a getter would put every socket's queue in dictionary mode). */
+  queued(): number;
   clear(): void;
 }
 
@@ -49,9 +50,7 @@ export function createOutbound(sink: FrameSink, bufferSize: number): Outbound {
       timer ??= setTimeout(drain, DRAIN_POLL_MS);
       return queue.length - head <= bufferSize;
     },
-    get queued() {
-      return queue.length - head;
-    },
+    queued: () => queue.length - head,
     clear() {
       clearTimeout(timer);
       timer = undefined;
