@@ -182,6 +182,21 @@ async function atRate(count, rate, task) {
   await Promise.all(pending);
 }
 
+/**
+ * Waits until the server's CPU use falls below a fifth of a core (or 10 s pass), so that a workload does not
+ * measure the tail of the previous one: closing 10,000 sockets, or a collector catching up.
+ */
+async function waitForQuiet() {
+  const deadline = performance.now() + 10_000;
+  let last = sampleTree(serverPid).cpuSeconds;
+  while (performance.now() < deadline) {
+    await sleep(250);
+    const now = sampleTree(serverPid).cpuSeconds;
+    if (now - last < 0.05) return;
+    last = now;
+  }
+}
+
 async function waitForReceipts(expected, ms) {
   const deadline = performance.now() + ms;
   while (received < expected && performance.now() < deadline) await sleep(5);
@@ -224,7 +239,7 @@ const holderOf = (client, isolates) =>
 async function idleAndFanOut(results) {
   const n = sizes.idleSockets;
   log(`holding ${n} idle sockets`);
-  await sleep(500);
+  await waitForQuiet();
   const before = sampleTree(serverPid);
   const t0 = performance.now();
   const clients = await openMany(n);
@@ -248,6 +263,7 @@ async function idleAndFanOut(results) {
 
   const k = sizes.fanoutEvents;
   log(`fan-out: ${k} announcements to ${n} sockets`);
+  await waitForQuiet();
   received = 0;
   const f0 = sampleTree(serverPid);
   const start = performance.now();
@@ -273,6 +289,7 @@ async function handshakes(results) {
   const total = sizes.handshakes;
   const concurrency = sizes.handshakeConcurrency;
   log(`${total} authenticated handshakes, ${concurrency} in flight`);
+  await waitForQuiet();
   const before = sampleTree(serverPid);
   const closing = [];
   let next = 0;
@@ -301,7 +318,7 @@ async function steady(results) {
   const count = Math.round(rate * steadySeconds);
   log(`steady: ${rate} webhooks/s for ${steadySeconds} s to ${n} sockets`);
   const clients = await openMany(n);
-  await sleep(1000);
+  await waitForQuiet();
   received = 0;
   samples = {};
   const before = sampleTree(serverPid);
@@ -328,7 +345,7 @@ async function relay(results) {
   const clients = await openMany(n);
   // The service publishes only from an admin socket; a peer takes any frame from any socket.
   const publisher = isService ? await open(plan.adminToken) : clients[0];
-  await sleep(1000); // connection records are saved asynchronously
+  await waitForQuiet(); // connection records are saved asynchronously
   const isolates = isService ? isolatesOf() : null;
   const home = holderOf(publisher, isolates);
   publisher.group = "publisher";
