@@ -90,9 +90,9 @@ export function createHub(options: HubOptions) {
   async function fanOut(n: StoredNotification) {
     const frame = notificationFrame(n);
     const targets = [...recipients(n.stream)];
-    for (let i = 0; i < targets.length; i += SLICE) {
-      if (i > 0) await yieldToEventLoop();
-      for (const conn of targets.slice(i, i + SLICE)) conn.deliver(n, frame);
+    for (let i = 0; i < targets.length; i++) {
+      if (i > 0 && i % SLICE === 0) await yieldToEventLoop();
+      targets[i].deliver(n, frame);
     }
     metrics.inc("realtime_frames_total", { direction: "out", type: n.type }, targets.length);
   }
