@@ -116,16 +116,8 @@ export function createSocketTokens(
   now: () => number = Date.now,
 ): SocketTokens {
   // Imported once: handed raw bytes, jose would import the key again for every sign and every verify.
-  const key = crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    [
-      "sign",
-      "verify",
-    ],
-  );
+  const hmac = { name: "HMAC", hash: "SHA-256" };
+  const key = crypto.subtle.importKey("raw", encoder.encode(secret), hmac, false, ["sign", "verify"]);
   return {
     async mint(identity) {
       const iat = Math.floor(now() / 1000);
