@@ -115,7 +115,9 @@ export function createSocketTokens(
   ttlSeconds: number,
   now: () => number = Date.now,
 ): SocketTokens {
-  const key = encoder.encode(secret);
+  // Imported once: handed raw bytes, jose would import the key again for every sign and every verify.
+  const hmac = { name: "HMAC", hash: "SHA-256" };
+  const key = crypto.subtle.importKey("raw", encoder.encode(secret), hmac, false, ["sign", "verify"]);
   return {
     async mint(identity) {
       const iat = Math.floor(now() / 1000);
@@ -128,13 +130,13 @@ export function createSocketTokens(
         .setJti(crypto.randomUUID())
         .setIssuedAt(iat)
         .setExpirationTime(exp)
-        .sign(key);
+        .sign(await key);
       return { token, expiresAt: exp * 1000 };
     },
     async verify(token, options = {}) {
       if (!token) throw new AuthError("missing", "Authentication required");
       try {
-        const { payload } = await jwtVerify(token, key, {
+        const { payload } = await jwtVerify(token, await key, {
           algorithms: ["HS256"],
           typ: SOCKET_TOKEN_TYPE,
           issuer: SOCKET_TOKEN_ISSUER,

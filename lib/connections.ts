@@ -53,6 +53,8 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
 
   /** Takes a place for this socket under its user's and its IP's limits (0 means no limit). */
   async function claim(connectionId: string, userId: string, ip: string): Promise<ClaimResult> {
+    // Without limits there is nothing to count: no read, and no empty commit on every handshake.
+    if (options.perUser <= 0 && options.perIp <= 0) return "ok";
     const live = await isolates.liveIds();
     live.add(isolateId);
     const keys = [
@@ -77,9 +79,44 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
     });
   }
 
+  /**
+   * Record writes wait while a commit is in flight and then go together in one atomic commit, so that under
+   * a burst of handshakes a socket's record costs a share of one KV write rather than a write of its own
+   * (each commit is a SQLite transaction, the main cost of a handshake). The latest intent per socket wins:
+   * `null` deletes, so a socket closed before its record was written leaves nothing behind.
+   */
+  const pending = new Map<string, ConnectionRecord | null>();
+  let flushing: Promise<void> | null = null;
+
+  async function flush() {
+    while (pending.size) {
+      const batch = [...pending].slice(0, 500);
+      for (const [id] of batch) pending.delete(id);
+      const op = kv.atomic();
+      for (const [id, record] of batch) {
+        if (record) op.set(connectionKey(id), record, { expireIn: options.recordTtlMs });
+        else op.delete(connectionKey(id));
+      }
+      await withKvRetry(() => op.commit());
+    }
+  }
+
+  /** Queues record writes; resolves once they (and any queued meanwhile) are committed. */
+  function write(entries: Iterable<[string, ConnectionRecord | null]>): Promise<void> {
+    for (const [id, record] of entries) pending.set(id, record);
+    flushing ??= flush().finally(() => flushing = null);
+    return flushing;
+  }
+
   /** Gives the socket's places back and deletes its record. */
   async function release(connectionId: string, userId: string, ip: string): Promise<void> {
-    for (const key of [connectionCountByUserKey(userId), connectionCountByIpKey(ip)]) {
+    // A limit of 0 never claimed a place under its key; no need to read it back.
+    const keys = [
+      options.perUser > 0 ? connectionCountByUserKey(userId) : null,
+      options.perIp > 0 ? connectionCountByIpKey(ip) : null,
+    ];
+    for (const key of keys) {
+      if (!key) continue;
       await commitWithRetry(async () => {
         const entry = await kv.get<Places>(key);
         if (!entry.value || !(connectionId in entry.value)) return { done: undefined };
@@ -90,18 +127,12 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
         return { op, result: undefined };
       });
     }
-    await withKvRetry(() => kv.delete(connectionKey(connectionId)));
+    await write([[connectionId, null]]);
   }
 
   /** Writes (or refreshes) records, many per atomic commit. */
-  async function save(records: ConnectionRecord[]): Promise<void> {
-    for (let i = 0; i < records.length; i += 500) {
-      const op = kv.atomic();
-      for (const r of records.slice(i, i + 500)) {
-        op.set(connectionKey(r.id), r, { expireIn: options.recordTtlMs });
-      }
-      await withKvRetry(() => op.commit());
-    }
+  function save(records: ConnectionRecord[]): Promise<void> {
+    return write(records.map((r) => [r.id, r]));
   }
 
   /** Every live socket's record on every live isolate, oldest connection first. */

@@ -15,7 +15,8 @@ const DRAIN_POLL_MS = 10;
 export interface Outbound {
   /** Queues a frame; returns false when the queue overflowed (the caller closes the socket 4008). */
   push(frame: string): boolean;
-  readonly queued: number;
+  /** Frames waiting (a method, not a getter: a getter would put every socket's queue in dictionary mode). */
+  queued(): number;
   clear(): void;
 }
 
@@ -25,11 +26,29 @@ export function createOutbound(sink: FrameSink, bufferSize: number): Outbound {
   let head = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
-  const writable = () => sink.readyState === WebSocket.OPEN && sink.bufferedAmount < HIGH_WATER_BYTES;
+  /**
+   * An upper bound of the bytes Deno holds for the socket: the last reading of `bufferedAmount` plus, at 3
+   * bytes a UTF-16 unit, what was sent since. Reading `bufferedAmount` is a call into the runtime, once per
+   * frame of every fan-out; while the bound is under half the mark (the other half covers the ping and pong
+   * frames Deno sends by itself) the reading could only say "writable", so it is skipped.
+   */
+  let bound = 0;
+
+  function writable() {
+    if (sink.readyState !== WebSocket.OPEN) return false;
+    if (bound < HIGH_WATER_BYTES / 2) return true;
+    bound = sink.bufferedAmount;
+    return bound < HIGH_WATER_BYTES;
+  }
+
+  function send(frame: string) {
+    sink.send(frame);
+    bound += frame.length * 3;
+  }
 
   function drain() {
     timer = undefined;
-    while (head < queue.length && writable()) sink.send(queue[head++]);
+    while (head < queue.length && writable()) send(queue[head++]);
     if (head === queue.length) {
       queue.length = 0;
       head = 0;
@@ -42,16 +61,14 @@ export function createOutbound(sink: FrameSink, bufferSize: number): Outbound {
     push(frame) {
       if (sink.readyState !== WebSocket.OPEN) return true;
       if (head === queue.length && writable()) {
-        sink.send(frame);
+        send(frame);
         return true;
       }
       queue.push(frame);
       timer ??= setTimeout(drain, DRAIN_POLL_MS);
       return queue.length - head <= bufferSize;
     },
-    get queued() {
-      return queue.length - head;
-    },
+    queued: () => queue.length - head,
     clear() {
       clearTimeout(timer);
       timer = undefined;

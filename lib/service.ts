@@ -11,10 +11,20 @@ import { createHub } from "./hub.ts";
 import { createIsolateDirectory, ISOLATE_BEAT_MS } from "./isolates.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
-import { createNotificationStore, type NotificationDraft, streamsOf } from "./notifications.ts";
+import {
+  createNotificationStore,
+  type NotificationDraft,
+  type Positions,
+  streamsOf,
+} from "./notifications.ts";
 import type { Relay, RelayEvent } from "./relay.ts";
 import type { DomainEvent } from "./schemas.ts";
-import { type SocketSession, startSession } from "./socket_session.ts";
+import {
+  type SessionLimits,
+  type SessionServices,
+  type SocketSession,
+  startSession,
+} from "./socket_session.ts";
 import { createIsolateGauges } from "./gauges.ts";
 
 export interface ServiceDeps {
@@ -141,6 +151,51 @@ export function createService(deps: ServiceDeps) {
     return { connectionId, identity };
   }
 
+  // What every socket's session shares, allocated once rather than per socket (a session keeps its init).
+  const sessionLimits: SessionLimits = {
+    messageSizeLimit: config.messageSizeLimit,
+    messageRatePerMinute: config.messageRatePerMinute,
+    heartbeatInterval: config.heartbeatIntervalMs,
+    connectionTimeout: config.connectionTimeoutMs,
+    bufferSize: config.bufferSize,
+  };
+  const sessionServices: SessionServices = {
+    verifyToken: (token) => socketTokens.verify(token),
+    positions: store.heads,
+    readAfter: (stream, after) => store.range(stream, after),
+    acknowledge: store.acknowledge,
+    publishFrame: async (identity, type, data) => {
+      const payload = type === "user_message"
+        ? {
+          ...(data as object),
+          fromUserId: identity.userId,
+          fromUserName: identity.name || identity.userId,
+        }
+        : data;
+      const event = { type: FRAME_EVENTS[type], data: payload } as DomainEvent;
+      const { notifications } = await publishEvent(event);
+      return notifications[0].id;
+    },
+  };
+  const sessionHooks = {
+    onOpen(session: SocketSession) {
+      hub.add(session);
+      metrics.inc("realtime_connections_opened_total");
+      registry.save([toRecord(session)]).catch((error) =>
+        log.warn("Record not saved", { connectionId: session.id, error })
+      );
+      log.info("Socket open", { connectionId: session.id, userId: session.userId, role: session.role });
+    },
+    onWelcomed: (_session: SocketSession, positions: Positions) => hub.notePositions(positions),
+    onClosed(session: SocketSession) {
+      hub.remove(session);
+      registry.release(session.id, session.identity.userId, session.clientIp).catch((error) =>
+        log.warn("Connection places not released", { connectionId: session.id, error })
+      );
+      log.info("Socket closed", { connectionId: session.id });
+    },
+  };
+
   /** Runs the protocol on a freshly opened socket that was admitted. */
   function attach(
     ws: WebSocket,
@@ -148,7 +203,6 @@ export function createService(deps: ServiceDeps) {
     clientIp: string,
     ua: string,
   ) {
-    const connLog = log.with({ connectionId: admission.connectionId });
     admitting.delete(admission.connectionId);
     return startSession(ws, {
       connectionId: admission.connectionId,
@@ -156,48 +210,12 @@ export function createService(deps: ServiceDeps) {
       streams: streamsOf(admission.identity.userId, admission.identity.role),
       clientIp,
       userAgent: ua,
-      limits: {
-        messageSizeLimit: config.messageSizeLimit,
-        messageRatePerMinute: config.messageRatePerMinute,
-        heartbeatInterval: config.heartbeatIntervalMs,
-        connectionTimeout: config.connectionTimeoutMs,
-        bufferSize: config.bufferSize,
-      },
-      services: {
-        verifyToken: (token) => socketTokens.verify(token),
-        positions: store.heads,
-        readAfter: (stream, after) => store.range(stream, after),
-        acknowledge: store.acknowledge,
-        publishFrame: async (identity, type, data) => {
-          const payload = type === "user_message"
-            ? {
-              ...(data as object),
-              fromUserId: identity.userId,
-              fromUserName: identity.name || identity.userId,
-            }
-            : data;
-          const event = { type: FRAME_EVENTS[type], data: payload } as DomainEvent;
-          const { notifications } = await publishEvent(event);
-          return notifications[0].id;
-        },
-      },
+      limits: sessionLimits,
+      services: sessionServices,
       metrics,
-      log: connLog,
+      log,
       now,
-      onOpen(session) {
-        hub.add(session);
-        metrics.inc("realtime_connections_opened_total");
-        registry.save([toRecord(session)]).catch((error) => connLog.warn("Record not saved", { error }));
-        connLog.info("Socket open", { userId: session.userId, role: session.role });
-      },
-      onWelcomed: (_session, positions) => hub.notePositions(positions),
-      onClosed(session) {
-        hub.remove(session);
-        registry.release(session.id, session.identity.userId, clientIp).catch((error) =>
-          connLog.warn("Connection places not released", { error })
-        );
-        connLog.info("Socket closed");
-      },
+      ...sessionHooks,
     });
   }
 

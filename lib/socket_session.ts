@@ -56,6 +56,7 @@ export interface SessionInit {
   limits: SessionLimits;
   services: SessionServices;
   metrics: Metrics;
+  /** The service's logger; the session adds its connection id to what it logs. */
   log: Logger;
   now: () => number;
   /** Called once when the socket is gone, whatever closed it. */
@@ -80,10 +81,14 @@ export interface SocketSession extends HubConnection {
   closeWith(cause: CloseCause): void;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Runs the protocol on an upgraded socket whose identity and limits were checked before the upgrade. */
 export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
-  const { limits, services, metrics, log, now } = init;
-  let identity = init.identity;
+  const { limits, services, metrics, now } = init;
+  // Made on first use: most sockets never log, and a child logger per socket is memory held for nothing.
+  let connLog: Logger | undefined;
+  const log = () => connLog ??= init.log.with({ connectionId: init.connectionId });
   const outbound = createOutbound(ws, limits.bufferSize);
   const rate = createFrameRateLimiter(limits.messageRatePerMinute, now);
   /** Per stream, the highest seq this socket was sent (or that its welcome said was past). */
@@ -93,11 +98,7 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
   /** Live notifications held back while a resume replays from the store. */
   let held: StoredNotification[] | null = [];
   let types: Set<NotificationType> | null = null;
-  let wantsMetrics = false;
   let closed = false;
-  let lastActivity = now();
-  let messageCount = 0;
-  const connectedAt = now();
 
   const send = (frame: string) => {
     if (!outbound.push(frame)) session.closeWith("slowConsumer");
@@ -116,29 +117,19 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
     send(frame ?? notificationFrame(n));
   }
 
-  const session: SocketSession = {
+  // Plain data fields, updated in place: getters over closure variables would put this object, one per
+  // socket, in V8's slow dictionary mode (about 1 KiB more per socket).
+  const session: Mutable<SocketSession> = {
     id: init.connectionId,
-    get identity() {
-      return identity;
-    },
-    get userId() {
-      return identity.userId;
-    },
-    get role() {
-      return identity.role;
-    },
+    identity: init.identity,
+    userId: init.identity.userId,
+    role: init.identity.role,
     clientIp: init.clientIp,
     userAgent: init.userAgent,
-    connectedAt,
-    get lastActivity() {
-      return lastActivity;
-    },
-    get messageCount() {
-      return messageCount;
-    },
-    get wantsMetrics() {
-      return wantsMetrics;
-    },
+    connectedAt: now(),
+    lastActivity: now(),
+    messageCount: 0,
+    wantsMetrics: false,
     deliver(n, frame) {
       if (closed) return;
       if (held) held.push(n);
@@ -161,7 +152,7 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
     closeWith(cause) {
       const { code, reason } = CLOSE[cause];
       if (cause === "slowConsumer") metrics.inc("realtime_slow_consumers_total");
-      log.info("Closing socket", { code, reason });
+      log().info("Closing socket", { code, reason });
       session.close(code, reason);
     },
   };
@@ -211,9 +202,9 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
     }
     control("welcome", {
       connectionId: init.connectionId,
-      userId: identity.userId,
-      role: identity.role,
-      expiresAt: new Date(identity.expiresAt).toISOString(),
+      userId: session.userId,
+      role: session.role,
+      expiresAt: new Date(session.identity.expiresAt).toISOString(),
       positions: heads,
       limits: {
         messageSizeLimit: limits.messageSizeLimit,
@@ -241,12 +232,12 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
       case "subscribe":
       case "unsubscribe": {
         const { types: requested } = data as z.infer<typeof clientDataSchemas.subscribe>;
-        if (requested.includes("metrics") && identity.role !== "admin") {
+        if (requested.includes("metrics") && session.role !== "admin") {
           return error("forbidden", 'Only admins may subscribe to "metrics"', replyTo);
         }
         const add = type === "subscribe";
         for (const t of requested) {
-          if (t === "metrics") wantsMetrics = add;
+          if (t === "metrics") session.wantsMetrics = add;
           else if (add) (types ??= new Set()).add(t);
           else types?.delete(t);
         }
@@ -260,14 +251,14 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
         return;
       }
       case "ack":
-        await services.acknowledge(identity.userId, (data as { ids: string[] }).ids);
+        await services.acknowledge(session.userId, (data as { ids: string[] }).ids);
         return;
       case "auth": {
         const { token } = data as { token: string };
         try {
           const fresh = await services.verifyToken(token);
-          if (fresh.userId !== identity.userId || fresh.role !== identity.role) throw new Error("Other user");
-          identity = fresh;
+          if (fresh.userId !== session.userId || fresh.role !== session.role) throw new Error("Other user");
+          session.identity = fresh;
           const reply = { expiresAt: new Date(fresh.expiresAt).toISOString() };
           control("auth_ok", replyTo === undefined ? reply : { ...reply, replyTo });
         } catch {
@@ -277,16 +268,16 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
         return;
       }
       default: {
-        if (ADMIN_FRAMES.has(type) && identity.role !== "admin") {
+        if (ADMIN_FRAMES.has(type) && session.role !== "admin") {
           return error("forbidden", `Unauthorized for message type: ${type}`, replyTo);
         }
         if (
-          type === "user_message" && identity.role !== "admin" &&
+          type === "user_message" && session.role !== "admin" &&
           (data as { toUserId: string }).toUserId !== "admins"
         ) {
           return error("forbidden", 'Clients may only write to "admins"', replyTo);
         }
-        const id = await services.publishFrame(identity, type, data);
+        const id = await services.publishFrame(session.identity, type, data);
         control("sent", { replyTo: replyTo ?? null, id });
       }
     }
@@ -294,8 +285,8 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
 
   ws.onmessage = (event: MessageEvent) => {
     if (closed) return;
-    lastActivity = now();
-    messageCount++;
+    session.lastActivity = now();
+    session.messageCount++;
     if (typeof event.data !== "string") {
       metrics.inc("realtime_frames_total", { direction: "in", type: "binary" });
       return session.closeWith("invalidData");
@@ -344,7 +335,7 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
       );
     }
     handle(frameType, data.data, replyTo).catch((e) => {
-      log.error("Frame handling failed", { type: frameType, error: e });
+      log().error("Frame handling failed", { type: frameType, error: e });
       error("internal_error", "The frame could not be handled; try again", replyTo);
     });
   };
@@ -353,7 +344,7 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
 
   init.onOpen(session);
   welcome().catch((e) => {
-    log.error("Welcome failed", { error: e });
+    log().error("Welcome failed", { error: e });
     session.close(1011, "Internal error");
   });
   return session;

@@ -1,0 +1,196 @@
+/**
+ * `deno task bench [--quick] [--only=service,node_ws]`: starts each target in turn (the service as in
+ * production, then its peers), drives it from a separate load-generator process (bench/loadgen.mjs) over
+ * loopback, and reports every figure with the service's ratio to each peer in the terminal,
+ * bench/results.json and bench/RESULTS.md. Slowness is reported, never failed on; errors exit 1.
+ */
+import { createSocketTokens } from "../lib/auth.ts";
+import { startProfiler } from "./profile.ts";
+import { machine, table, type TargetResults, writeResultsMarkdown } from "./report.ts";
+import { type Secrets, startTarget, type TargetName, TARGETS, targetSpec } from "./targets.ts";
+
+const SIZES = {
+  full: {
+    idleSockets: 10_000,
+    fanoutEvents: 20,
+    handshakes: 3_000,
+    handshakeConcurrency: 50,
+    steadySockets: 1_000,
+    steadyRate: 20,
+    steadySeconds: 10,
+    relaySockets: 100,
+    relayMessages: 60,
+    relayRate: 20,
+  },
+  quick: {
+    idleSockets: 1_000,
+    fanoutEvents: 10,
+    handshakes: 600,
+    handshakeConcurrency: 32,
+    steadySockets: 1_000,
+    steadyRate: 20,
+    steadySeconds: 3,
+    relaySockets: 50,
+    relayMessages: 30,
+    relayRate: 20,
+  },
+};
+
+const quick = Deno.args.includes("--quick");
+/** `--profile`: each target on one worker under the V8 inspector, sampled by bench/profile.ts. */
+const profile = Deno.args.includes("--profile");
+const only = Deno.args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+/** `--workloads=fanout,steady` runs only the workloads whose names contain one of these words. */
+const workloads = Deno.args.find((a) => a.startsWith("--workloads="))?.slice("--workloads=".length).split(
+  ",",
+);
+const targets = TARGETS.filter((t) => !only || only.includes(t));
+const sizes = quick ? SIZES.quick : SIZES.full;
+const benchDir = new URL(".", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname;
+Deno.chdir(root);
+
+function randomBase64(bytes: number) {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes))));
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+async function npmInstall() {
+  console.log("Installing the Node peers' dependencies (npm install --prefix bench/peers)…");
+  const { success } = await new Deno.Command("npm", {
+    args: ["install", "--prefix", `${benchDir}peers`, "--no-audit", "--no-fund", "--loglevel=error"],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!success) throw new Error("npm install failed");
+}
+
+/** Socket tokens for distinct users, minted with the service's own code and secret; peers check the same. */
+async function mintTokens(secrets: Secrets, count: number) {
+  const tokens = createSocketTokens(secrets.socket, 3600);
+  const minted: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const userId = `bench-user-${i}`;
+    minted.push(
+      (await tokens.mint({ userId, role: "client", name: `Bench ${i}`, email: `${userId}@example.com` }))
+        .token,
+    );
+  }
+  const admin = {
+    userId: "bench-admin",
+    role: "admin" as const,
+    name: "Bench admin",
+    email: "admin@example.com",
+  };
+  return {
+    clients: minted,
+    admin: (await tokens.mint(admin)).token,
+  };
+}
+
+async function runTarget(
+  name: TargetName,
+  dir: string,
+  secrets: Secrets,
+  tokens: Awaited<ReturnType<typeof mintTokens>>,
+) {
+  const port = freePort();
+  const inspectPort = profile ? freePort() : undefined;
+  const spec = targetSpec(name, port, secrets, `${dir}/${name}.kv`, inspectPort);
+  const logFile = `${dir}/${name}.log`;
+  console.log(`\n${name}: ${spec.command.slice(1).join(" ")} (port ${port})`);
+  const server = await startTarget(spec, port, logFile);
+  const profiler = inspectPort ? await startProfiler(inspectPort) : undefined;
+  try {
+    const planFile = `${dir}/${name}.plan.json`;
+    await Deno.writeTextFile(
+      planFile,
+      JSON.stringify({
+        target: name,
+        host: "127.0.0.1",
+        port,
+        serverPid: server.pid,
+        sizes,
+        workloads,
+        relay: spec.parallel,
+        tokensFile: `${dir}/tokens.json`,
+        adminToken: tokens.admin,
+        webhookSecret: name === "service" ? secrets.webhook : undefined,
+        isolatesCommand: [
+          Deno.execPath(),
+          "run",
+          "--allow-all",
+          `${benchDir}isolates.ts`,
+          `${dir}/${name}.kv`,
+        ],
+      }),
+    );
+    const output = await new Deno.Command("sh", {
+      args: ["-c", 'ulimit -n 20000 2>/dev/null; exec node "$@"', "sh", `${benchDir}loadgen.mjs`, planFile],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    if (!output.success) throw new Error(`Load generator failed against ${name}; server log: ${logFile}`);
+    await profiler?.finish(`${benchDir}profiles/${name}.cpuprofile`);
+    const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
+    return JSON.parse(lines[lines.length - 1]) as TargetResults;
+  } finally {
+    await server.stop();
+  }
+}
+
+const dir = await Deno.makeTempDir({ prefix: "realtime-bench-" });
+const command = `deno task bench${Deno.args.length ? " " + Deno.args.join(" ") : ""}`;
+const results: Partial<Record<TargetName, TargetResults>> = {};
+const errors: string[] = [];
+try {
+  await npmInstall();
+  const secrets: Secrets = {
+    session: randomBase64(32),
+    socket: randomBase64(32),
+    webhook: `whsec_${randomBase64(24)}`,
+  };
+  const tokens = await mintTokens(
+    secrets,
+    Math.max(sizes.idleSockets, sizes.handshakes, sizes.steadySockets, sizes.relaySockets),
+  );
+  await Deno.writeTextFile(`${dir}/tokens.json`, JSON.stringify(tokens.clients));
+  for (const name of targets) {
+    try {
+      results[name] = await runTarget(name, dir, secrets, tokens);
+    } catch (error) {
+      errors.push(`${name}: ${error instanceof Error ? error.message : error}`);
+      console.error(`  ${name} failed: ${error}`);
+    }
+  }
+} finally {
+  if (!errors.length) await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+const info = await machine(command);
+const notes = [
+  "Ratios are service ÷ peer from this one run; the machine is shared, so treat them as rough.",
+  "Service and bare Deno run under `deno serve --parallel` (one worker per core); Node peers are one process.",
+  "Relay: publish from a socket on one worker → receipt on sockets of the other; n/a for one-process peers.",
+  "CPU is utime+stime of the server's whole process tree (/proc), divided by frames delivered.",
+  ...errors.map((e) => `Error: ${e}`),
+];
+console.log(`\n${table(results)}\n`);
+// Profiled runs are slowed by the sampler and run on one worker, and partial runs leave figures out: the
+// files keep the last complete run.
+if (profile || only || workloads) Deno.exit(errors.length ? 1 : 0);
+await Deno.writeTextFile(
+  `${benchDir}results.json`,
+  JSON.stringify({ ...info, sizes, results, errors }, null, 2) + "\n",
+);
+await writeResultsMarkdown(`${benchDir}RESULTS.md`, info, results, notes);
+console.log(
+  `Wrote bench/results.json and bench/RESULTS.md${errors.length ? `; errors, logs kept in ${dir}` : ""}.`,
+);
+if (errors.length) Deno.exit(1);
