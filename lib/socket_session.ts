@@ -105,9 +105,14 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
   };
   const control = (type: string, data: unknown) =>
     send(JSON.stringify({ type, data, timestamp: new Date(now()).toISOString() }));
+  /** Adds `replyTo` to an answer's data when the client's frame carried an `id`. */
+  const replying = <T extends object>(
+    data: T,
+    replyTo: unknown,
+  ) => (replyTo === undefined ? data : { ...data, replyTo });
   const error = (code: string, message: string, replyTo?: unknown) => {
     metrics.inc("realtime_frames_total", { direction: "out", type: "error" });
-    control("error", replyTo === undefined ? { code, message } : { code, message, replyTo });
+    control("error", replying({ code, message }, replyTo));
   };
 
   function pass(n: StoredNotification, frame?: string) {
@@ -247,7 +252,7 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
       case "resume": {
         const { positions: from } = data as z.infer<typeof clientDataSchemas.resume>;
         const replayed = await replay(from);
-        control("resumed", { replayed, positions: Object.fromEntries(positions) });
+        control("resumed", replying({ replayed, positions: Object.fromEntries(positions) }, replyTo));
         return;
       }
       case "ack":
@@ -260,7 +265,7 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
           if (fresh.userId !== session.userId || fresh.role !== session.role) throw new Error("Other user");
           session.identity = fresh;
           const reply = { expiresAt: new Date(fresh.expiresAt).toISOString() };
-          control("auth_ok", replyTo === undefined ? reply : { ...reply, replyTo });
+          control("auth_ok", replying(reply, replyTo));
         } catch {
           metrics.inc("realtime_auth_failures_total", { reason: "refresh" });
           session.closeWith("invalidAuth");

@@ -26,6 +26,7 @@ Deno.test("[resume] 5 events sent while a user is offline come back in order, th
     assert.deepEqual(again.welcome.data.positions, { [`user:${user.userId}`]: 6, all: 0 });
     again.socket.send({ type: "resume", data: { positions }, id: "r" });
     const resumed = await again.socket.next("resumed");
+    assert.equal(resumed.data.replyTo, "r");
     assert.equal(resumed.data.replayed, 5);
     assert.deepEqual(resumed.data.positions, { [`user:${user.userId}`]: 6, all: 0 });
     const replayed = again.socket.frames.filter((f) => f.type === "project_update");
