@@ -8,7 +8,7 @@ import { signSessionToken } from "../../lib/demo_users.ts";
 import { randomUser, startTestServer, TEST_SESSION_SECRET } from "../helpers/server.ts";
 import { connectWelcomed } from "../helpers/socket.ts";
 import { announcement, postEvent, projectChanged } from "../helpers/webhook.ts";
-import { startServiceProcess } from "./service_process.ts";
+import { startServiceProcess } from "../helpers/process.ts";
 
 interface Acknowledged {
   id: string;
@@ -23,7 +23,7 @@ Deno.test("[adversarial] a process killed right after its 202s loses nothing it 
   const acknowledged: Acknowledged[] = [];
   try {
     await t.step("webhooks stream in from four senders until the process is SIGKILLed", async () => {
-      const service = await startServiceProcess(kvPath);
+      const service = await startServiceProcess({ kvPath, env: { RELAY: "none" } });
       let killed = false;
       const sender = async (n: number) => {
         for (let i = 0; !killed; i++) {
@@ -49,7 +49,7 @@ Deno.test("[adversarial] a process killed right after its 202s loses nothing it 
     });
 
     await t.step("after a restart on the same KV file, GET /api/notifications lists every one", async (s) => {
-      const service = await startServiceProcess(kvPath);
+      const service = await startServiceProcess({ kvPath, env: { RELAY: "none" } });
       try {
         const admin = randomUser("admin");
         const listed = new Set<string>();
