@@ -9,6 +9,10 @@
  * online state) is injected, so tests can drive it with a fake clock and fake sockets.
  */
 import { batch, computed, type ReadonlySignal, signal } from "@preact/signals";
+import { browserEnvironment, type ClientEnvironment } from "./client_environment.ts";
+import { createStreamPositions } from "./client_positions.ts";
+
+export type { ClientEnvironment };
 
 export type ConnectionStatus = "connected" | "connecting" | "offline";
 
@@ -51,21 +55,6 @@ export interface TokenGrant {
   connectionUrl?: string;
 }
 
-/** The parts of the outside world the client uses; all default to the browser's (or Deno's) own. */
-export interface ClientEnvironment {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  random(): number;
-  WebSocket: new (url: string, protocols?: string | string[]) => WebSocket;
-  fetch: typeof fetch;
-  /** Whether the network is up now, and a way to hear when that changes. */
-  network: {
-    isOnline(): boolean;
-    subscribe(listener: (online: boolean) => void): () => void;
-  };
-}
-
 export interface ClientOptions {
   /** An endpoint answering `POST` (with the page's cookies) with `{token, connectionUrl}`. */
   tokenUrl?: string;
@@ -97,84 +86,9 @@ export const FINAL_CLOSE_CODES: readonly number[] = [1000, 4500];
 /** The code the client closes a link with when its pings go unanswered. */
 export const DEAD_LINK_CODE = 4000;
 
-function browserEnvironment(): ClientEnvironment {
-  const nav = (globalThis as { navigator?: { onLine?: boolean } }).navigator;
-  return {
-    now: () => Date.now(),
-    setTimeout: (fn, ms) => setTimeout(fn, ms),
-    clearTimeout: (handle) => clearTimeout(handle as number),
-    random: Math.random,
-    WebSocket: globalThis.WebSocket,
-    fetch: (input, init) => globalThis.fetch(input, init),
-    network: {
-      isOnline: () => nav?.onLine !== false,
-      subscribe(listener) {
-        if (typeof globalThis.addEventListener !== "function") return () => {};
-        const online = () => listener(true);
-        const offline = () => listener(false);
-        globalThis.addEventListener("online", online);
-        globalThis.addEventListener("offline", offline);
-        return () => {
-          globalThis.removeEventListener("online", online);
-          globalThis.removeEventListener("offline", offline);
-        };
-      },
-    },
-  };
-}
-
 /** The full-jitter back-off of attempt `n` (0-based): uniform in [0, min(max, base·2ⁿ)). */
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
   return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** attempt));
-}
-
-/**
- * Per-stream positions with dedup: `position` is the highest seq up to which nothing is missing; seqs seen
- * above it (after a gap) wait in `ahead` until the gap is filled or the server says it is closed.
- */
-function createPositions() {
-  const position = new Map<string, number>();
-  const ahead = new Map<string, Set<number>>();
-
-  function advance(stream: string) {
-    const seen = ahead.get(stream);
-    let at = position.get(stream) ?? 0;
-    while (seen?.delete(at + 1)) at++;
-    position.set(stream, at);
-    if (seen) { for (const seq of seen) if (seq <= at) seen.delete(seq); }
-  }
-
-  return {
-    has: (stream: string) => position.has(stream),
-    snapshot: () => Object.fromEntries(position),
-    /** "new" (in order), "gap" (new, but something before it is missing) or "duplicate". */
-    accept(stream: string, seq: number): "new" | "gap" | "duplicate" {
-      const at = position.get(stream) ?? 0;
-      const seen = ahead.get(stream);
-      if (seq <= at || seen?.has(seq)) return "duplicate";
-      if (seq === at + 1) {
-        position.set(stream, seq);
-        advance(stream);
-        return "new";
-      }
-      if (seen) seen.add(seq);
-      else ahead.set(stream, new Set([seq]));
-      return "gap";
-    },
-    /** Takes the server's word that nothing up to these seqs is missing (welcome, resumed). */
-    raise(positions: Record<string, number>) {
-      for (const [stream, seq] of Object.entries(positions)) {
-        if (seq > (position.get(stream) ?? -1)) position.set(stream, seq);
-        advance(stream);
-      }
-    },
-    /** The server's streams start lower than ours: its store was reset, so start over from its heads. */
-    reset(stream: string, seq: number) {
-      position.set(stream, seq);
-      ahead.delete(stream);
-    },
-    get: (stream: string) => position.get(stream),
-  };
 }
 
 /** Creates a client; it connects at once unless `autoConnect` is false. */
@@ -192,7 +106,7 @@ export function createRealtimeClient(options: ClientOptions) {
   const lastError = signal<string | null>(null);
   const connected = computed(() => status.value === "connected");
 
-  const positions = createPositions();
+  const positions = createStreamPositions();
   const listeners = new Set<(n: NotificationFrame) => void>();
   let types = options.types ? new Set(options.types) : null;
   let ws: WebSocket | null = null;
