@@ -4,13 +4,7 @@ import { createLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import type { RelayEvent } from "../lib/relay.ts";
 import { createKvRelay } from "../lib/relay_kv.ts";
-import {
-  assertFanOutOnceInOrder,
-  assertUserLimitAcross,
-  type OpenedSocket,
-  openSpread,
-} from "./helpers/fanout.ts";
-import { startServiceProcess } from "./helpers/process.ts";
+import { assertTwoProcessRelay } from "./helpers/fanout.ts";
 import { randomUser, startTestServer } from "./helpers/server.ts";
 import { connectWelcomed } from "./helpers/socket.ts";
 
@@ -81,30 +75,7 @@ Deno.test("[relay kv] in-process isolates: an admin disconnect on one closes 450
   }
 });
 
-Deno.test("[relay kv] RELAY=kv, two processes sharing one KV file: exactly once, in order; limits hold across them", async (t) => {
-  const dir = await Deno.makeTempDir({ prefix: "relay_kv_" });
-  const kvPath = `${dir}/realtime.kv`;
-  const env = { RELAY: "kv", RATE_LIMIT_PER_IP: "0", RATE_LIMIT_PER_USER: "3" };
-  const a = await startServiceProcess({ kvPath, env });
-  const b = await startServiceProcess({ kvPath, env }).catch(async (error) => {
-    await a.kill();
-    throw error;
-  });
-  const sockets: OpenedSocket[] = [];
-  try {
-    await t.step("each user has a socket on each process; events go to both", async () => {
-      const users = Array.from({ length: 4 }, () => randomUser());
-      sockets.push(...await openSpread([a, b], users, 2));
-      await assertFanOutOnceInOrder([a, b], sockets, 60);
-    });
-    await t.step("RATE_LIMIT_PER_USER counts sockets on both processes", () => assertUserLimitAcross([a, b]));
-  } catch (error) {
-    console.error(`process A:\n${a.output()}\nprocess B:\n${b.output()}`);
-    throw error;
-  } finally {
-    for (const { socket } of sockets) await socket.close();
-    await a.stop();
-    await b.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+Deno.test(
+  "[relay kv] RELAY=kv, two processes sharing one KV file: exactly once, in order; limits hold across them",
+  (t) => assertTwoProcessRelay(t, { RELAY: "kv" }),
+);

@@ -3,13 +3,7 @@ import { createLogger } from "../lib/log.ts";
 import { counterTotal, createMetrics } from "../lib/metrics.ts";
 import { createRedisRelay } from "../lib/relay_redis.ts";
 import { assertOnceInOrder, seqsOf } from "./helpers/delivery.ts";
-import {
-  assertFanOutOnceInOrder,
-  assertUserLimitAcross,
-  type OpenedSocket,
-  openSpread,
-} from "./helpers/fanout.ts";
-import { startServiceProcess } from "./helpers/process.ts";
+import { assertTwoProcessRelay } from "./helpers/fanout.ts";
 import { ignoreRedisTests, startRedis } from "./helpers/redis.ts";
 import { randomUser, startTestServer } from "./helpers/server.ts";
 import { connectWelcomed } from "./helpers/socket.ts";
@@ -30,38 +24,10 @@ Deno.test({
   ignore: ignoreRedisTests,
   async fn(t) {
     const redis = await startRedis();
-    const dir = await Deno.makeTempDir({ prefix: "relay_redis_" });
-    const kvPath = `${dir}/realtime.kv`;
-    const env = { RELAY: "redis", REDIS_URL: redis.url, RATE_LIMIT_PER_IP: "0", RATE_LIMIT_PER_USER: "3" };
-    const a = await startServiceProcess({ kvPath, env }).catch(async (error) => {
-      await redis.stop();
-      throw error;
-    });
-    const b = await startServiceProcess({ kvPath, env }).catch(async (error) => {
-      await a.kill();
-      await redis.stop();
-      throw error;
-    });
-    const sockets: OpenedSocket[] = [];
     try {
-      await t.step("each user has a socket on each process; events go to both", async () => {
-        const users = Array.from({ length: 4 }, () => randomUser());
-        sockets.push(...await openSpread([a, b], users, 2));
-        await assertFanOutOnceInOrder([a, b], sockets, 60);
-      });
-      await t.step(
-        "RATE_LIMIT_PER_USER counts sockets on both processes",
-        () => assertUserLimitAcross([a, b]),
-      );
-    } catch (error) {
-      console.error(`process A:\n${a.output()}\nprocess B:\n${b.output()}`);
-      throw error;
+      await assertTwoProcessRelay(t, { RELAY: "redis", REDIS_URL: redis.url });
     } finally {
-      for (const { socket } of sockets) await socket.close();
-      await a.stop();
-      await b.stop();
       await redis.stop();
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -9,6 +9,7 @@ import { assertOnceInOrder } from "./delivery.ts";
 import { randomUser } from "./server.ts";
 import { connectWelcomed, openSocket, type TestSocket } from "./socket.ts";
 import { announcement, postEvent, projectChanged } from "./webhook.ts";
+import { startServiceProcess } from "./process.ts";
 
 /** Anything that serves the API: an in-process test server or a service process. */
 export interface Target {
@@ -118,5 +119,38 @@ export async function assertUserLimitAcross(targets: Target[]): Promise<void> {
     }
   } finally {
     for (const { socket } of held) await socket.close();
+  }
+}
+
+/**
+ * The two-process scenario every cross-process relay must pass: two service processes on one KV file with
+ * `env` (the relay), each user with a socket on each; events reach both exactly once, in order, and the
+ * per-user limit counts sockets on both.
+ */
+export async function assertTwoProcessRelay(t: Deno.TestContext, env: Record<string, string>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "relay_two_processes_" });
+  const kvPath = `${dir}/realtime.kv`;
+  const options = { kvPath, env: { RATE_LIMIT_PER_IP: "0", RATE_LIMIT_PER_USER: "3", ...env } };
+  const a = await startServiceProcess(options);
+  const b = await startServiceProcess(options).catch(async (error) => {
+    await a.kill();
+    throw error;
+  });
+  const sockets: OpenedSocket[] = [];
+  try {
+    await t.step("each user has a socket on each process; events go to both", async () => {
+      const users = Array.from({ length: 4 }, () => randomUser());
+      sockets.push(...await openSpread([a, b], users, 2));
+      await assertFanOutOnceInOrder([a, b], sockets, 60);
+    });
+    await t.step("RATE_LIMIT_PER_USER counts sockets on both processes", () => assertUserLimitAcross([a, b]));
+  } catch (error) {
+    console.error(`process A:\n${a.output()}\nprocess B:\n${b.output()}`);
+    throw error;
+  } finally {
+    for (const { socket } of sockets) await socket.close();
+    await a.stop();
+    await b.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 }
