@@ -112,9 +112,9 @@ class Session implements SocketSession {
 
   private readonly streams: Stream[];
   /** Per stream (index in `streams`), the highest seq this socket was sent (or its welcome said was past). */
-  private readonly sent: number[] = [];
+  private readonly sent: number[];
   /** Per stream, the head at the welcome: what lies at or below it was never sent on this socket. */
-  private readonly welcomedAt: number[] = [];
+  private readonly welcomedAt: number[];
   /** Live notifications held back while the welcome or a resume reads from the store. */
   private held: StoredNotification[] | null = [];
   private types: Set<NotificationType> | null = null;
@@ -135,6 +135,9 @@ class Session implements SocketSession {
     this.connectedAt = ctx.now();
     this.lastActivity = ctx.now();
     this.streams = init.streams;
+    // Sized once (holes read as "not yet"): an array grown from empty reserves room for 17 numbers.
+    this.sent = new Array(init.streams.length);
+    this.welcomedAt = new Array(init.streams.length);
     this.outbound = createOutbound(ws, ctx.limits.bufferSize);
     this.rate = createFrameRateLimiter(ctx.limits.messageRatePerMinute, ctx.now);
   }
@@ -144,10 +147,10 @@ class Session implements SocketSession {
     const ws = this.ws;
     // The upgrade route's close handler gives back an admission that never opened; from now on, `finish`.
     ws.onclose = null;
+    // No `error` listener: an error is always followed by `close`, and an unheard error event is not reported;
+    // each event type listened to costs a few hundred bytes per socket.
     ws.addEventListener("message", this);
     ws.addEventListener("close", this);
-    // Errors are followed by `close`; listening keeps them from being reported as unhandled.
-    ws.addEventListener("error", this);
     this.ctx.onOpen(this);
     this.welcome().catch((e) => {
       this.log().error("Welcome failed", { error: e });
