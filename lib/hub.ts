@@ -68,7 +68,8 @@ export function createHub(options: HubOptions) {
   const { readRange, metrics } = options;
   const now = options.now ?? Date.now;
   const byId = new Map<string, HubConnection>();
-  const byUser = new Map<string, Set<HubConnection>>();
+  /** A user's socket, or a Set of them once they have several: most have one, and a Set each costs memory. */
+  const byUser = new Map<string, HubConnection | Set<HubConnection>>();
   const admins = new Set<HubConnection>();
   /** Per stream with local readers: the highest seq handed to them, in order. */
   const cursors = new Map<Stream, number>();
@@ -77,14 +78,16 @@ export function createHub(options: HubOptions) {
   function recipients(stream: Stream): Iterable<HubConnection> {
     if (stream === "all") return byId.values();
     if (stream === "role:admin") return admins;
-    return byUser.get(stream.slice("user:".length)) ?? [];
+    const conns = byUser.get(stream.slice("user:".length));
+    return conns instanceof Set ? conns : conns ? [conns] : [];
   }
 
   const hasReaders = (stream: Stream) => readerCount(stream) > 0;
   function readerCount(stream: Stream): number {
     if (stream === "all") return byId.size;
     if (stream === "role:admin") return admins.size;
-    return byUser.get(stream.slice("user:".length))?.size ?? 0;
+    const conns = byUser.get(stream.slice("user:".length));
+    return conns instanceof Set ? conns.size : conns ? 1 : 0;
   }
 
   async function fanOut(n: StoredNotification) {
@@ -118,9 +121,10 @@ export function createHub(options: HubOptions) {
     /** Registers a socket, before its welcome reads the stream heads. */
     add(conn: HubConnection) {
       byId.set(conn.id, conn);
-      let set = byUser.get(conn.userId);
-      if (!set) byUser.set(conn.userId, set = new Set());
-      set.add(conn);
+      const conns = byUser.get(conn.userId);
+      if (!conns) byUser.set(conn.userId, conn);
+      else if (conns instanceof Set) conns.add(conn);
+      else if (conns !== conn) byUser.set(conn.userId, new Set([conns, conn]));
       if (conn.role === "admin") admins.add(conn);
     },
 
@@ -133,9 +137,11 @@ export function createHub(options: HubOptions) {
 
     remove(conn: HubConnection) {
       if (!byId.delete(conn.id)) return;
-      const set = byUser.get(conn.userId);
-      set?.delete(conn);
-      if (set?.size === 0) {
+      const conns = byUser.get(conn.userId);
+      if (conns instanceof Set) {
+        conns.delete(conn);
+        if (conns.size === 1) byUser.set(conn.userId, conns.values().next().value!);
+      } else if (conns === conn) {
         byUser.delete(conn.userId);
         cursors.delete(`user:${conn.userId}`);
       }

@@ -132,10 +132,50 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     });
   }
 
+  /**
+   * Head reads wait while one is in flight and then go together, up to `getMany`'s 10 keys: under a burst
+   * of handshakes (every welcome reads its streams' heads, "all" among them) a welcome costs a share of one
+   * KV read rather than a read of its own. A read never starts before the calls it answers were made, so it
+   * sees every commit that preceded them, as a read of their own would.
+   */
+  type HeadsRead = { heads: Map<Stream, number> } | { error: unknown };
+  const headCalls: { streams: Stream[]; done: (read: HeadsRead) => void }[] = [];
+  let readingHeads = false;
+
+  async function readHeads() {
+    readingHeads = true;
+    while (headCalls.length) {
+      const keys = new Set(headCalls[0].streams);
+      let n = 1;
+      while (n < headCalls.length && new Set([...keys, ...headCalls[n].streams]).size <= 10) {
+        for (const stream of headCalls[n++].streams) keys.add(stream);
+      }
+      const batch = headCalls.splice(0, n);
+      const streams = [...keys];
+      let read: HeadsRead;
+      try {
+        const entries = await withKvRetry(() => kv.getMany<number[]>(streams.map(streamHeadKey)));
+        read = { heads: new Map(streams.map((s, i) => [s, entries[i].value ?? 0])) };
+      } catch (error) {
+        read = { error };
+      }
+      for (const call of batch) call.done(read);
+    }
+    readingHeads = false;
+  }
+
   /** The last seq of each stream (0 for an empty one). */
-  async function heads(streams: Stream[]): Promise<Positions> {
-    const entries = await withKvRetry(() => kv.getMany<number[]>(streams.map(streamHeadKey)));
-    return Object.fromEntries(streams.map((s, i) => [s, entries[i].value ?? 0]));
+  function heads(streams: Stream[]): Promise<Positions> {
+    return new Promise((resolve, reject) => {
+      headCalls.push({
+        streams,
+        done: (read) =>
+          "error" in read
+            ? reject(read.error)
+            : resolve(Object.fromEntries(streams.map((s) => [s, read.heads.get(s)!]))),
+      });
+      if (!readingHeads) readHeads();
+    });
   }
 
   /** Every live notification of `stream` with `after < seq <= upTo`, in order. */

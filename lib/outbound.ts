@@ -20,60 +20,73 @@ export interface Outbound {
   clear(): void;
 }
 
-/** Creates the queue for one socket; `onDrainError` is told when a send throws (the socket is gone). */
+/** Creates the queue for one socket. */
 export function createOutbound(sink: FrameSink, bufferSize: number): Outbound {
-  const queue: string[] = [];
-  let head = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  return new Queue(sink, bufferSize);
+}
 
+/**
+ * A class of plain fields, not closures, and the array made only when a frame must wait: one of these lives
+ * for every idle socket.
+ */
+class Queue implements Outbound {
+  private queue: string[] | null = null;
+  private head = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /**
    * An upper bound of the bytes Deno holds for the socket: the last reading of `bufferedAmount` plus, at 3
    * bytes a UTF-16 unit, what was sent since. Reading `bufferedAmount` is a call into the runtime, once per
    * frame of every fan-out; while the bound is under half the mark (the other half covers the ping and pong
    * frames Deno sends by itself) the reading could only say "writable", so it is skipped.
    */
-  let bound = 0;
+  private bound = 0;
 
-  function writable() {
-    if (sink.readyState !== WebSocket.OPEN) return false;
-    if (bound < HIGH_WATER_BYTES / 2) return true;
-    bound = sink.bufferedAmount;
-    return bound < HIGH_WATER_BYTES;
+  constructor(private readonly sink: FrameSink, private readonly bufferSize: number) {}
+
+  push(frame: string): boolean {
+    if (this.sink.readyState !== WebSocket.OPEN) return true;
+    if (this.queued() === 0 && this.writable()) {
+      this.send(frame);
+      return true;
+    }
+    (this.queue ??= []).push(frame);
+    this.timer ??= setTimeout(() => this.drain(), DRAIN_POLL_MS);
+    return this.queued() <= this.bufferSize;
   }
 
-  function send(frame: string) {
-    sink.send(frame);
-    bound += frame.length * 3;
+  queued(): number {
+    return this.queue ? this.queue.length - this.head : 0;
   }
 
-  function drain() {
-    timer = undefined;
-    while (head < queue.length && writable()) send(queue[head++]);
-    if (head === queue.length) {
-      queue.length = 0;
-      head = 0;
-    } else if (sink.readyState === WebSocket.OPEN) {
-      timer = setTimeout(drain, DRAIN_POLL_MS);
+  clear() {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.queue = null;
+    this.head = 0;
+  }
+
+  private writable() {
+    if (this.sink.readyState !== WebSocket.OPEN) return false;
+    if (this.bound < HIGH_WATER_BYTES / 2) return true;
+    this.bound = this.sink.bufferedAmount;
+    return this.bound < HIGH_WATER_BYTES;
+  }
+
+  private send(frame: string) {
+    this.sink.send(frame);
+    this.bound += frame.length * 3;
+  }
+
+  private drain() {
+    this.timer = undefined;
+    const queue = this.queue;
+    if (!queue) return;
+    while (this.head < queue.length && this.writable()) this.send(queue[this.head++]);
+    if (this.head === queue.length) {
+      this.queue = null;
+      this.head = 0;
+    } else if (this.sink.readyState === WebSocket.OPEN) {
+      this.timer = setTimeout(() => this.drain(), DRAIN_POLL_MS);
     }
   }
-
-  return {
-    push(frame) {
-      if (sink.readyState !== WebSocket.OPEN) return true;
-      if (head === queue.length && writable()) {
-        send(frame);
-        return true;
-      }
-      queue.push(frame);
-      timer ??= setTimeout(drain, DRAIN_POLL_MS);
-      return queue.length - head <= bufferSize;
-    },
-    queued: () => queue.length - head,
-    clear() {
-      clearTimeout(timer);
-      timer = undefined;
-      queue.length = 0;
-      head = 0;
-    },
-  };
 }

@@ -13,23 +13,31 @@ export interface FrameRateLimiter {
 
 /** Creates a limiter allowing `perMinute` frames in any sliding minute. */
 export function createFrameRateLimiter(perMinute: number, now: () => number = Date.now): FrameRateLimiter {
-  let windowStart = now();
-  let current = 0;
-  let previous = 0;
-  return {
-    hit() {
-      const t = now();
-      const elapsedWindows = Math.floor((t - windowStart) / WINDOW_MS);
-      if (elapsedWindows > 0) {
-        previous = elapsedWindows === 1 ? current : 0;
-        current = 0;
-        windowStart += elapsedWindows * WINDOW_MS;
-      }
-      current++;
-      const weight = 1 - (t - windowStart) / WINDOW_MS;
-      const rate = previous * weight + current;
-      if (rate > perMinute * 2) return "abusive";
-      return rate > perMinute ? "limited" : "ok";
-    },
-  };
+  return new SlidingWindow(perMinute, now);
+}
+
+/** Fields rather than a closure: every socket holds one. */
+class SlidingWindow implements FrameRateLimiter {
+  private windowStart: number;
+  private current = 0;
+  private previous = 0;
+
+  constructor(private readonly perMinute: number, private readonly now: () => number) {
+    this.windowStart = now();
+  }
+
+  hit(): RateVerdict {
+    const t = this.now();
+    const elapsedWindows = Math.floor((t - this.windowStart) / WINDOW_MS);
+    if (elapsedWindows > 0) {
+      this.previous = elapsedWindows === 1 ? this.current : 0;
+      this.current = 0;
+      this.windowStart += elapsedWindows * WINDOW_MS;
+    }
+    this.current++;
+    const weight = 1 - (t - this.windowStart) / WINDOW_MS;
+    const rate = this.previous * weight + this.current;
+    if (rate > this.perMinute * 2) return "abusive";
+    return rate > this.perMinute ? "limited" : "ok";
+  }
 }

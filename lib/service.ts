@@ -20,6 +20,7 @@ import {
 import type { Relay, RelayEvent } from "./relay.ts";
 import type { DomainEvent } from "./schemas.ts";
 import {
+  type SessionContext,
   type SessionLimits,
   type SessionServices,
   type SocketSession,
@@ -151,7 +152,7 @@ export function createService(deps: ServiceDeps) {
     return { connectionId, identity };
   }
 
-  // What every socket's session shares, allocated once rather than per socket (a session keeps its init).
+  // What every socket's session shares, allocated once rather than per socket.
   const sessionLimits: SessionLimits = {
     messageSizeLimit: config.messageSizeLimit,
     messageRatePerMinute: config.messageRatePerMinute,
@@ -177,7 +178,12 @@ export function createService(deps: ServiceDeps) {
       return notifications[0].id;
     },
   };
-  const sessionHooks = {
+  const sessionContext: SessionContext = {
+    limits: sessionLimits,
+    services: sessionServices,
+    metrics,
+    log,
+    now,
     onOpen(session: SocketSession) {
       hub.add(session);
       metrics.inc("realtime_connections_opened_total");
@@ -204,18 +210,12 @@ export function createService(deps: ServiceDeps) {
     ua: string,
   ) {
     admitting.delete(admission.connectionId);
-    return startSession(ws, {
+    return startSession(ws, sessionContext, {
       connectionId: admission.connectionId,
       identity: admission.identity,
       streams: streamsOf(admission.identity.userId, admission.identity.role),
       clientIp,
       userAgent: ua,
-      limits: sessionLimits,
-      services: sessionServices,
-      metrics,
-      log,
-      now,
-      ...sessionHooks,
     });
   }
 

@@ -10,8 +10,8 @@ import type { Stream } from "./keys.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Positions, StoredNotification } from "./notifications.ts";
-import { createOutbound } from "./outbound.ts";
-import { createFrameRateLimiter } from "./rate_limit.ts";
+import { createOutbound, type Outbound } from "./outbound.ts";
+import { createFrameRateLimiter, type FrameRateLimiter } from "./rate_limit.ts";
 import { parseSafeJson } from "./safe_json.ts";
 import {
   CLIENT_FRAME_TYPES,
@@ -47,16 +47,12 @@ export interface SessionServices {
   ): Promise<string>;
 }
 
-export interface SessionInit {
-  connectionId: string;
-  identity: SocketIdentity;
-  streams: Stream[];
-  clientIp: string;
-  userAgent: string;
+/** What every socket of an isolate shares: made once per isolate, referenced (never copied) by each session. */
+export interface SessionContext {
   limits: SessionLimits;
   services: SessionServices;
   metrics: Metrics;
-  /** The service's logger; the session adds its connection id to what it logs. */
+  /** The service's logger; a session adds its connection id to what it logs. */
   log: Logger;
   now: () => number;
   /** Called once when the socket is gone, whatever closed it. */
@@ -65,6 +61,15 @@ export interface SessionInit {
   onOpen(session: SocketSession): void;
   /** Called once the welcome has been sent, with the positions it carried. */
   onWelcomed(session: SocketSession, positions: Positions): void;
+}
+
+/** What is particular to one socket. */
+export interface SessionInit {
+  connectionId: string;
+  identity: SocketIdentity;
+  streams: Stream[];
+  clientIp: string;
+  userAgent: string;
 }
 
 const ADMIN_FRAMES = new Set(["system_announcement", "admin_alert", "project_update", "payment_update"]);
@@ -81,135 +86,165 @@ export interface SocketSession extends HubConnection {
   closeWith(cause: CloseCause): void;
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
 /** Runs the protocol on an upgraded socket whose identity and limits were checked before the upgrade. */
-export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
-  const { limits, services, metrics, now } = init;
-  // Made on first use: most sockets never log, and a child logger per socket is memory held for nothing.
-  let connLog: Logger | undefined;
-  const log = () => connLog ??= init.log.with({ connectionId: init.connectionId });
-  const outbound = createOutbound(ws, limits.bufferSize);
-  const rate = createFrameRateLimiter(limits.messageRatePerMinute, now);
-  /** Per stream, the highest seq this socket was sent (or that its welcome said was past). */
-  const positions = new Map<string, number>();
+export function startSession(ws: WebSocket, context: SessionContext, init: SessionInit): SocketSession {
+  const session = new Session(ws, context, init);
+  session.start();
+  return session;
+}
+
+/**
+ * One socket's session. A class, not a closure over local state: an idle socket holds one object of plain
+ * fields, with the methods shared on the prototype, rather than ~20 closures and their context each (the
+ * session is the main part of what each of 10,000 idle sockets costs).
+ */
+class Session implements SocketSession {
+  readonly id: string;
+  identity: SocketIdentity;
+  readonly userId: string;
+  readonly role: SocketIdentity["role"];
+  readonly clientIp: string;
+  readonly userAgent: string;
+  readonly connectedAt: number;
+  lastActivity: number;
+  messageCount = 0;
+  wantsMetrics = false;
+
+  private readonly streams: Stream[];
+  /** Per stream (index in `streams`), the highest seq this socket was sent (or its welcome said was past). */
+  private readonly sent: number[];
   /** Per stream, the head at the welcome: what lies at or below it was never sent on this socket. */
-  const welcomed = new Map<string, number>();
-  /** Live notifications held back while a resume replays from the store. */
-  let held: StoredNotification[] | null = [];
-  let types: Set<NotificationType> | null = null;
-  let closed = false;
+  private readonly welcomedAt: number[];
+  /** Live notifications held back while the welcome or a resume reads from the store. */
+  private held: StoredNotification[] | null = [];
+  private types: Set<NotificationType> | null = null;
+  private closed = false;
+  private finished = false;
+  private readonly outbound: Outbound;
+  private readonly rate: FrameRateLimiter;
+  /** Made on first use: most sockets never log, and a child logger per socket is memory held for nothing. */
+  private connLog: Logger | undefined = undefined;
 
-  const send = (frame: string) => {
-    if (!outbound.push(frame)) session.closeWith("slowConsumer");
-  };
-  const control = (type: string, data: unknown) =>
-    send(JSON.stringify({ type, data, timestamp: new Date(now()).toISOString() }));
-  /** Adds `replyTo` to an answer's data when the client's frame carried an `id`. */
-  const replying = <T extends object>(
-    data: T,
-    replyTo: unknown,
-  ) => (replyTo === undefined ? data : { ...data, replyTo });
-  const error = (code: string, message: string, replyTo?: unknown) => {
-    metrics.inc("realtime_frames_total", { direction: "out", type: "error" });
-    control("error", replying({ code, message }, replyTo));
-  };
-
-  function pass(n: StoredNotification, frame?: string) {
-    if (n.seq <= (positions.get(n.stream) ?? 0)) return;
-    positions.set(n.stream, n.seq);
-    if (types && !types.has(n.type)) return;
-    send(frame ?? notificationFrame(n));
+  constructor(private readonly ws: WebSocket, private readonly ctx: SessionContext, init: SessionInit) {
+    this.id = init.connectionId;
+    this.identity = init.identity;
+    this.userId = init.identity.userId;
+    this.role = init.identity.role;
+    this.clientIp = init.clientIp;
+    this.userAgent = init.userAgent;
+    this.connectedAt = ctx.now();
+    this.lastActivity = ctx.now();
+    this.streams = init.streams;
+    // Sized once (holes read as "not yet"): an array grown from empty reserves room for 17 numbers.
+    this.sent = new Array(init.streams.length);
+    this.welcomedAt = new Array(init.streams.length);
+    this.outbound = createOutbound(ws, ctx.limits.bufferSize);
+    this.rate = createFrameRateLimiter(ctx.limits.messageRatePerMinute, ctx.now);
   }
 
-  // Plain data fields, updated in place: getters over closure variables would put this object, one per
-  // socket, in V8's slow dictionary mode (about 1 KiB more per socket).
-  const session: Mutable<SocketSession> = {
-    id: init.connectionId,
-    identity: init.identity,
-    userId: init.identity.userId,
-    role: init.identity.role,
-    clientIp: init.clientIp,
-    userAgent: init.userAgent,
-    connectedAt: now(),
-    lastActivity: now(),
-    messageCount: 0,
-    wantsMetrics: false,
-    deliver(n, frame) {
-      if (closed) return;
-      if (held) held.push(n);
-      else pass(n, frame);
-    },
-    sendControl(frame) {
-      if (!closed) send(frame);
-    },
-    close(code, reason) {
-      if (closed) return;
-      closed = true;
-      outbound.clear();
-      try {
-        ws.close(code, reason);
-      } catch {
-        // Already closing.
-      }
-      finish();
-    },
-    closeWith(cause) {
-      const { code, reason } = CLOSE[cause];
-      if (cause === "slowConsumer") metrics.inc("realtime_slow_consumers_total");
-      log().info("Closing socket", { code, reason });
-      session.close(code, reason);
-    },
-  };
-
-  let finished = false;
-  function finish() {
-    if (finished) return;
-    finished = true;
-    closed = true;
-    outbound.clear();
-    init.onClosed(session);
+  /** Takes over the socket's events (the session itself is the listener) and sends the welcome. */
+  start() {
+    const ws = this.ws;
+    // The upgrade route's close handler gives back an admission that never opened; from now on, `finish`.
+    ws.onclose = null;
+    // No `error` listener: an error is always followed by `close`, and an unheard error event is not reported;
+    // each event type listened to costs a few hundred bytes per socket.
+    ws.addEventListener("message", this);
+    ws.addEventListener("close", this);
+    this.ctx.onOpen(this);
+    this.welcome().catch((e) => {
+      this.log().error("Welcome failed", { error: e });
+      this.close(1011, "Internal error");
+    });
   }
 
-  /**
-   * Replays what the client lacks after `from`: what was stored before this socket's welcome, and whatever
-   * this socket has not been sent yet; never what it was already sent. Live notifications arriving meanwhile
-   * are held and released after the replay, so each goes out once.
-   */
-  async function replay(from: Positions): Promise<number> {
-    held ??= [];
-    let replayed = 0;
+  handleEvent(event: Event) {
+    if (event.type === "message") this.receive((event as MessageEvent).data);
+    else if (event.type === "close") this.finish();
+  }
+
+  deliver(n: StoredNotification, frame?: string) {
+    if (this.closed) return;
+    if (this.held) this.held.push(n);
+    else this.pass(n, frame);
+  }
+
+  sendControl(frame: string) {
+    if (!this.closed) this.send(frame);
+  }
+
+  close(code: number, reason: string) {
+    if (this.closed) return;
+    this.closed = true;
+    this.outbound.clear();
     try {
-      for (const stream of init.streams) {
-        const welcomedAt = welcomed.get(stream) ?? 0;
-        const sentUpTo = positions.get(stream) ?? 0;
-        for (const n of await services.readAfter(stream, from[stream] ?? 0)) {
-          if (n.seq > welcomedAt && n.seq <= sentUpTo) continue;
-          positions.set(stream, Math.max(positions.get(stream) ?? 0, n.seq));
-          if (types && !types.has(n.type)) continue;
-          send(notificationFrame(n));
-          replayed++;
-        }
-      }
-    } finally {
-      const pending = held;
-      held = null;
-      for (const n of pending.sort((a, b) => a.seq - b.seq)) pass(n);
+      this.ws.close(code, reason);
+    } catch {
+      // Already closing.
     }
-    return replayed;
+    this.finish();
   }
 
-  async function welcome() {
-    const heads = await services.positions(init.streams);
-    for (const [stream, seq] of Object.entries(heads)) {
-      positions.set(stream, seq);
-      welcomed.set(stream, seq);
-    }
-    control("welcome", {
-      connectionId: init.connectionId,
-      userId: session.userId,
-      role: session.role,
-      expiresAt: new Date(session.identity.expiresAt).toISOString(),
+  closeWith(cause: CloseCause) {
+    const { code, reason } = CLOSE[cause];
+    if (cause === "slowConsumer") this.ctx.metrics.inc("realtime_slow_consumers_total");
+    this.log().info("Closing socket", { code, reason });
+    this.close(code, reason);
+  }
+
+  private log(): Logger {
+    return this.connLog ??= this.ctx.log.with({ connectionId: this.id });
+  }
+
+  private finish() {
+    if (this.finished) return;
+    this.finished = true;
+    this.closed = true;
+    this.outbound.clear();
+    this.ctx.onClosed(this);
+  }
+
+  private send(frame: string) {
+    if (!this.outbound.push(frame)) this.closeWith("slowConsumer");
+  }
+
+  private control(type: string, data: unknown) {
+    this.send(JSON.stringify({ type, data, timestamp: new Date(this.ctx.now()).toISOString() }));
+  }
+
+  private error(code: string, message: string, replyTo?: unknown) {
+    this.ctx.metrics.inc("realtime_frames_total", { direction: "out", type: "error" });
+    this.control("error", replying({ code, message }, replyTo));
+  }
+
+  /** Sends a live notification unless this socket was already sent it (or filtered its type out). */
+  private pass(n: StoredNotification, frame?: string) {
+    // The hub hands a socket only notifications of streams it reads.
+    const i = this.streams.indexOf(n.stream);
+    if (i < 0 || n.seq <= (this.sent[i] ?? 0)) return;
+    this.sent[i] = n.seq;
+    if (this.types && !this.types.has(n.type)) return;
+    this.send(frame ?? notificationFrame(n));
+  }
+
+  /** Releases the notifications held meanwhile, in order. */
+  private release() {
+    const pending = this.held ?? [];
+    this.held = null;
+    for (const n of pending.sort((a, b) => a.seq - b.seq)) this.pass(n);
+  }
+
+  private async welcome() {
+    const { limits } = this.ctx;
+    const heads = await this.ctx.services.positions(this.streams);
+    this.streams.forEach((stream, i) => {
+      if (stream in heads) this.sent[i] = this.welcomedAt[i] = heads[stream];
+    });
+    this.control("welcome", {
+      connectionId: this.id,
+      userId: this.userId,
+      role: this.role,
+      expiresAt: new Date(this.identity.expiresAt).toISOString(),
       positions: heads,
       limits: {
         messageSizeLimit: limits.messageSizeLimit,
@@ -218,101 +253,81 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
         connectionTimeout: limits.connectionTimeout,
       },
     });
-    control("system_announcement", {
+    this.control("system_announcement", {
       title: "Connected",
       message: "Real-time updates are now active",
       priority: "low",
     });
-    init.onWelcomed(session, heads);
-    const pending = held ?? [];
-    held = null;
-    for (const n of pending.sort((a, b) => a.seq - b.seq)) pass(n);
+    this.ctx.onWelcomed(this, heads);
+    this.release();
   }
 
-  async function handle(type: ClientFrameType, data: unknown, replyTo: unknown) {
-    switch (type) {
-      case "ping":
-        control("pong", { replyTo: replyTo ?? null, serverTime: new Date(now()).toISOString() });
-        return;
-      case "subscribe":
-      case "unsubscribe": {
-        const { types: requested } = data as z.infer<typeof clientDataSchemas.subscribe>;
-        if (requested.includes("metrics") && session.role !== "admin") {
-          return error("forbidden", 'Only admins may subscribe to "metrics"', replyTo);
+  /**
+   * Replays what the client lacks after `from`: what was stored before this socket's welcome, and whatever
+   * this socket has not been sent yet; never what it was already sent. Live notifications arriving meanwhile
+   * are held and released after the replay, so each goes out once.
+   */
+  private async replay(from: Positions): Promise<number> {
+    this.held ??= [];
+    let replayed = 0;
+    try {
+      for (let i = 0; i < this.streams.length; i++) {
+        const stream = this.streams[i];
+        const welcomedAt = this.welcomedAt[i] ?? 0;
+        const sentUpTo = this.sent[i] ?? 0;
+        for (const n of await this.ctx.services.readAfter(stream, from[stream] ?? 0)) {
+          if (n.seq > welcomedAt && n.seq <= sentUpTo) continue;
+          this.sent[i] = Math.max(this.sent[i] ?? 0, n.seq);
+          if (this.types && !this.types.has(n.type)) continue;
+          this.send(notificationFrame(n));
+          replayed++;
         }
-        const add = type === "subscribe";
-        for (const t of requested) {
-          if (t === "metrics") session.wantsMetrics = add;
-          else if (add) (types ??= new Set()).add(t);
-          else types?.delete(t);
-        }
-        if (types?.size === 0) types = null;
-        return;
       }
-      case "resume": {
-        const { positions: from } = data as z.infer<typeof clientDataSchemas.resume>;
-        const replayed = await replay(from);
-        control("resumed", replying({ replayed, positions: Object.fromEntries(positions) }, replyTo));
-        return;
-      }
-      case "ack":
-        await services.acknowledge(session.userId, (data as { ids: string[] }).ids);
-        return;
-      case "auth": {
-        const { token } = data as { token: string };
-        try {
-          const fresh = await services.verifyToken(token);
-          if (fresh.userId !== session.userId || fresh.role !== session.role) throw new Error("Other user");
-          session.identity = fresh;
-          const reply = { expiresAt: new Date(fresh.expiresAt).toISOString() };
-          control("auth_ok", replying(reply, replyTo));
-        } catch {
-          metrics.inc("realtime_auth_failures_total", { reason: "refresh" });
-          session.closeWith("invalidAuth");
-        }
-        return;
-      }
-      default: {
-        if (ADMIN_FRAMES.has(type) && session.role !== "admin") {
-          return error("forbidden", `Unauthorized for message type: ${type}`, replyTo);
-        }
-        if (
-          type === "user_message" && session.role !== "admin" &&
-          (data as { toUserId: string }).toUserId !== "admins"
-        ) {
-          return error("forbidden", 'Clients may only write to "admins"', replyTo);
-        }
-        const id = await services.publishFrame(session.identity, type, data);
-        control("sent", { replyTo: replyTo ?? null, id });
-      }
+    } finally {
+      this.release();
     }
+    return replayed;
   }
 
-  ws.onmessage = (event: MessageEvent) => {
-    if (closed) return;
-    session.lastActivity = now();
-    session.messageCount++;
-    if (typeof event.data !== "string") {
+  /** The positions a `resumed` frame reports: per stream read, the highest seq this socket was sent. */
+  private positions(): Positions {
+    const out: Positions = {};
+    this.streams.forEach((stream, i) => {
+      if (this.sent[i] !== undefined) out[stream] = this.sent[i];
+    });
+    return out;
+  }
+
+  private receive(payload: unknown) {
+    if (this.closed) return;
+    const { metrics, limits } = this.ctx;
+    this.lastActivity = this.ctx.now();
+    this.messageCount++;
+    if (typeof payload !== "string") {
       metrics.inc("realtime_frames_total", { direction: "in", type: "binary" });
-      return session.closeWith("invalidData");
+      return this.closeWith("invalidData");
     }
-    const text = event.data;
     // A UTF-16 length over the limit is surely too big; otherwise count the bytes exactly.
-    if (text.length > limits.messageSizeLimit || encoder.encode(text).length > limits.messageSizeLimit) {
+    if (
+      payload.length > limits.messageSizeLimit || encoder.encode(payload).length > limits.messageSizeLimit
+    ) {
       metrics.inc("realtime_frames_total", { direction: "in", type: "oversized" });
-      return session.closeWith("tooBig");
+      return this.closeWith("tooBig");
     }
-    const verdict = rate.hit();
+    const verdict = this.rate.hit();
     if (verdict !== "ok") {
       metrics.inc("realtime_rate_limited_total", { kind: verdict === "abusive" ? "socket_closed" : "frame" });
-      if (verdict === "abusive") return session.closeWith("rateLimit");
-      return error("rate_limited", `More than ${limits.messageRatePerMinute} frames a minute; frame dropped`);
+      if (verdict === "abusive") return this.closeWith("rateLimit");
+      return this.error(
+        "rate_limited",
+        `More than ${limits.messageRatePerMinute} frames a minute; frame dropped`,
+      );
     }
-    const parsed = parseSafeJson(text);
+    const parsed = parseSafeJson(payload);
     if (!parsed.ok) {
       metrics.inc("realtime_frames_total", { direction: "in", type: "invalid" });
-      if (parsed.reason === "syntax") return session.closeWith("invalidData");
-      return error(
+      if (parsed.reason === "syntax") return this.closeWith("invalidData");
+      return this.error(
         "invalid_payload",
         parsed.reason === "too_deep" ? "Frame is nested too deeply" : "Frame has a forbidden key",
       );
@@ -320,12 +335,12 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
     const envelope = clientEnvelopeSchema.safeParse(parsed.value);
     if (!envelope.success) {
       metrics.inc("realtime_frames_total", { direction: "in", type: "invalid" });
-      return error("invalid_payload", "Frame must be an object with a string type");
+      return this.error("invalid_payload", "Frame must be an object with a string type");
     }
     const { type, id: replyTo } = envelope.data;
     if (!(CLIENT_FRAME_TYPES as readonly string[]).includes(type)) {
       metrics.inc("realtime_frames_total", { direction: "in", type: "unknown" });
-      return error("invalid_type", `Unknown frame type "${type.slice(0, 64)}"`, replyTo);
+      return this.error("invalid_type", `Unknown frame type "${type.slice(0, 64)}"`, replyTo);
     }
     const frameType = type as ClientFrameType;
     metrics.inc("realtime_frames_total", { direction: "in", type: frameType });
@@ -333,24 +348,83 @@ export function startSession(ws: WebSocket, init: SessionInit): SocketSession {
     if (!data.success) {
       const issue = data.error.issues[0];
       const where = issue?.path.length ? ` at data.${issue.path.join(".")}` : "";
-      return error(
+      return this.error(
         "invalid_payload",
         `Invalid ${frameType} frame${where}: ${issue?.message ?? "invalid"}`,
         replyTo,
       );
     }
-    handle(frameType, data.data, replyTo).catch((e) => {
-      log().error("Frame handling failed", { type: frameType, error: e });
-      error("internal_error", "The frame could not be handled; try again", replyTo);
+    this.handle(frameType, data.data, replyTo).catch((e) => {
+      this.log().error("Frame handling failed", { type: frameType, error: e });
+      this.error("internal_error", "The frame could not be handled; try again", replyTo);
     });
-  };
-  ws.onclose = () => finish();
-  ws.onerror = () => {};
+  }
 
-  init.onOpen(session);
-  welcome().catch((e) => {
-    log().error("Welcome failed", { error: e });
-    session.close(1011, "Internal error");
-  });
-  return session;
+  private async handle(type: ClientFrameType, data: unknown, replyTo: unknown) {
+    const { services } = this.ctx;
+    switch (type) {
+      case "ping":
+        this.control("pong", {
+          replyTo: replyTo ?? null,
+          serverTime: new Date(this.ctx.now()).toISOString(),
+        });
+        return;
+      case "subscribe":
+      case "unsubscribe": {
+        const { types: requested } = data as z.infer<typeof clientDataSchemas.subscribe>;
+        if (requested.includes("metrics") && this.role !== "admin") {
+          return this.error("forbidden", 'Only admins may subscribe to "metrics"', replyTo);
+        }
+        const add = type === "subscribe";
+        for (const t of requested) {
+          if (t === "metrics") this.wantsMetrics = add;
+          else if (add) (this.types ??= new Set()).add(t);
+          else this.types?.delete(t);
+        }
+        if (this.types?.size === 0) this.types = null;
+        return;
+      }
+      case "resume": {
+        const { positions: from } = data as z.infer<typeof clientDataSchemas.resume>;
+        const replayed = await this.replay(from);
+        this.control("resumed", replying({ replayed, positions: this.positions() }, replyTo));
+        return;
+      }
+      case "ack":
+        await services.acknowledge(this.userId, (data as { ids: string[] }).ids);
+        return;
+      case "auth": {
+        const { token } = data as { token: string };
+        try {
+          const fresh = await services.verifyToken(token);
+          if (fresh.userId !== this.userId || fresh.role !== this.role) throw new Error("Other user");
+          this.identity = fresh;
+          const reply = { expiresAt: new Date(fresh.expiresAt).toISOString() };
+          this.control("auth_ok", replying(reply, replyTo));
+        } catch {
+          this.ctx.metrics.inc("realtime_auth_failures_total", { reason: "refresh" });
+          this.closeWith("invalidAuth");
+        }
+        return;
+      }
+      default: {
+        if (ADMIN_FRAMES.has(type) && this.role !== "admin") {
+          return this.error("forbidden", `Unauthorized for message type: ${type}`, replyTo);
+        }
+        if (
+          type === "user_message" && this.role !== "admin" &&
+          (data as { toUserId: string }).toUserId !== "admins"
+        ) {
+          return this.error("forbidden", 'Clients may only write to "admins"', replyTo);
+        }
+        const id = await services.publishFrame(this.identity, type, data);
+        this.control("sent", { replyTo: replyTo ?? null, id });
+      }
+    }
+  }
+}
+
+/** Adds `replyTo` to an answer's data when the client's frame carried an `id`. */
+function replying<T extends object>(data: T, replyTo: unknown) {
+  return replyTo === undefined ? data : { ...data, replyTo };
 }

@@ -67,6 +67,8 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
       socket.close(code, reason);
       return;
     }
+    // The session takes the socket's events over; this handler (and what it holds) is not needed again.
+    socket.onopen = null;
     service.attach(socket, { ...admission, identity: admission.identity }, ip, userAgent);
   };
   socket.onclose = () => {
