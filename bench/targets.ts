@@ -2,6 +2,7 @@
  * The servers the bench compares: the service, started as `deno task start` starts it, and the three peers.
  * Each runs in its own process tree, with its output in a log file, and is stopped with SIGTERM.
  */
+import { V8_FLAGS } from "../scripts/v8_flags.ts";
 
 export type TargetName = "service" | "bare_deno" | "node_ws" | "socketio";
 export const TARGETS: readonly TargetName[] = ["service", "bare_deno", "node_ws", "socketio"];
@@ -64,7 +65,10 @@ export function targetSpec(
       };
     case "bare_deno":
       return {
-        command: [...denoServe("--allow-env", "--allow-net"), "bench/peers/bare_deno.ts"],
+        command: [
+          ...denoServe("--allow-env", "--allow-net", `--v8-flags=${V8_FLAGS}`),
+          "bench/peers/bare_deno.ts",
+        ],
         parallel: !inspectPort,
         env: { WS_TOKEN_SECRET: secrets.socket },
       };

@@ -5,6 +5,7 @@
  *   deno run -A scripts/serve.ts           (deno task start)
  */
 import { ConfigError, loadConfig } from "../lib/config.ts";
+import { V8_FLAGS } from "./v8_flags.ts";
 
 const dev = Deno.args.includes("--dev");
 let config;
@@ -25,13 +26,7 @@ const permissions = [
   "--allow-run",
 ];
 const mode = dev ? ["--watch=lib/,routes/,islands/,app.ts"] : ["--parallel"];
-/**
- * Under a burst of handshakes V8 grows each worker's young generation and keeps it grown: with 5,000 idle
- * sockets a worker, ~7 KiB of resident memory a socket was young-generation space rather than anything live
- * (live JS heap ~6.5 KiB a socket, bare Deno ~5.6). Capped at 4 MiB a semi-space, resident memory per idle
- * socket fell from ~28.6 to ~20.9 KiB in the bench, handshakes and fan-out unchanged within the noise.
- */
-const v8Flags = ["--v8-flags=--max-semi-space-size=4"];
+const v8Flags = [`--v8-flags=${V8_FLAGS}`];
 const env: Record<string, string> = dev ? {} : { REALTIME_ENV: "production" };
 if (dev && !Deno.env.get("SESSION_JWT_SECRET")) {
   // One dev secret for the whole run, so tokens survive a watch restart.
