@@ -67,8 +67,10 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
       socket.close(code, reason);
       return;
     }
-    // The session takes the socket's events over; this handler (and what it holds) is not needed again.
+    // The session takes the socket's events over, its close included (it gives the places back itself);
+    // these handlers, and what they hold, are not needed again.
     socket.onopen = null;
+    socket.onclose = null;
     service.attach(socket, { ...admission, identity: admission.identity }, ip, userAgent);
   };
   socket.onclose = () => {
