@@ -307,10 +307,9 @@ class Session implements SocketSession {
       metrics.inc("realtime_frames_total", { direction: "in", type: "binary" });
       return this.closeWith("invalidData");
     }
-    // A UTF-16 length over the limit is surely too big; otherwise count the bytes exactly.
-    if (
-      payload.length > limits.messageSizeLimit || encoder.encode(payload).length > limits.messageSizeLimit
-    ) {
+    // Each UTF-16 unit is 1 to 3 UTF-8 bytes: only a frame between limit/3 and limit units needs counting.
+    const limit = limits.messageSizeLimit;
+    if (payload.length > limit || (payload.length * 3 > limit && encoder.encode(payload).length > limit)) {
       metrics.inc("realtime_frames_total", { direction: "in", type: "oversized" });
       return this.closeWith("tooBig");
     }

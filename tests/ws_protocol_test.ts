@@ -156,6 +156,13 @@ Deno.test("[ws] bad input closes only the offending socket", async (t) => {
       await checkNeighbour();
     });
 
+    await t.step("the limit counts UTF-8 bytes: 600 two-byte characters close 1009", async () => {
+      const { socket } = await connectWelcomed(server.wsUrl, await server.socketToken(randomUser()));
+      socket.send({ type: "ping", data: "é".repeat(600) });
+      assert.deepEqual(await socket.closed, { code: 1009, reason: "Message too big" });
+      await checkNeighbour();
+    });
+
     await t.step("over the rate: rate_limited, then 1008 at twice the rate", async () => {
       const { socket } = await connectWelcomed(server.wsUrl, await server.socketToken(randomUser()));
       // 21 frames: the 21st passes twice the rate. (Deno closes the TCP connection right after writing the
