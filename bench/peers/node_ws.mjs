@@ -2,10 +2,9 @@
  * Peer: a Node `ws` server, one process, the same surface as the bare Deno peer.
  *   node bench/peers/node_ws.mjs      (PORT, WS_TOKEN_SECRET from the environment)
  */
-import { Buffer } from "node:buffer";
-import { createServer } from "node:http";
 import process from "node:process";
 import { WebSocket, WebSocketServer } from "ws";
+import { createPublishServer } from "./publish_server.mjs";
 import { createTokenVerifier, helloFrame, tokenFromProtocols } from "./socket_token.mjs";
 
 const verify = createTokenVerifier(process.env.WS_TOKEN_SECRET ?? "");
@@ -19,16 +18,9 @@ function publish(frame) {
   for (const socket of wss.clients) if (socket.readyState === WebSocket.OPEN) socket.send(frame);
 }
 
-const server = createServer((req, res) => {
-  if (req.url === "/health") return res.end("ok");
-  if (req.url !== "/publish" || req.method !== "POST") return res.writeHead(404).end();
-  const chunks = [];
-  req.on("data", (chunk) => chunks.push(chunk));
-  req.on("end", () => {
-    publish(Buffer.concat(chunks).toString());
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ delivered: wss.clients.size }));
-  });
+const server = createPublishServer((frame) => {
+  publish(frame);
+  return wss.clients.size;
 });
 
 server.on("upgrade", (req, socket, head) => {

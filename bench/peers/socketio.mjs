@@ -3,25 +3,17 @@
  * Frames travel as the `message` event; POST /publish emits the body to every socket.
  *   node bench/peers/socketio.mjs     (PORT, WS_TOKEN_SECRET from the environment)
  */
-import { Buffer } from "node:buffer";
-import { createServer } from "node:http";
 import process from "node:process";
 import { Server } from "socket.io";
+import { createPublishServer } from "./publish_server.mjs";
 import { createTokenVerifier, helloFrame } from "./socket_token.mjs";
 
 const verify = createTokenVerifier(process.env.WS_TOKEN_SECRET ?? "");
 
-const server = createServer((req, res) => {
-  // socket.io answers its own path; everything else lands here.
-  if (req.url === "/health") return res.end("ok");
-  if (req.url !== "/publish" || req.method !== "POST") return res.writeHead(404).end();
-  const chunks = [];
-  req.on("data", (chunk) => chunks.push(chunk));
-  req.on("end", () => {
-    io.emit("message", Buffer.concat(chunks).toString());
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ delivered: io.engine.clientsCount }));
-  });
+// socket.io answers its own path; everything else lands in the publish server.
+const server = createPublishServer((frame) => {
+  io.emit("message", frame);
+  return io.engine.clientsCount;
 });
 
 const io = new Server(server, { transports: ["websocket"], serveClient: false });
