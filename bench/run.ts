@@ -4,7 +4,7 @@
  * loopback, and reports every figure with the service's ratio to each peer in the terminal,
  * bench/results.json and bench/RESULTS.md. Slowness is reported, never failed on; errors exit 1.
  */
-import { createSocketTokens } from "../lib/auth.ts";
+import { createSocketTokens } from "../lib/socket_tokens.ts";
 import { startProfiler } from "./profile.ts";
 import { machine, table, type TargetResults, writeResultsMarkdown } from "./report.ts";
 import { type Secrets, startTarget, type TargetName, TARGETS, targetSpec } from "./targets.ts";

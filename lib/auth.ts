@@ -1,10 +1,11 @@
 /**
- * Identities: the platform's session tokens (verified) and this service's socket tokens (minted and verified).
+ * Identities: the platform's session tokens, verified here with jose, and what both kinds of token carry
+ * (this service's own socket tokens are minted and verified in `socket_tokens.ts`).
  * A session token is never accepted where a socket token is required, nor the other way round: socket tokens
  * carry `typ: "rt+jwt"`, `iss: "jasaweb-realtime"` and `aud: "websocket"`, and session verification rejects
  * that `typ`.
  */
-import { createRemoteJWKSet, errors, jwtVerify, SignJWT } from "jose";
+import { createRemoteJWKSet, errors, jwtVerify } from "jose";
 import type { JWTPayload, JWTVerifyGetKey } from "jose";
 import { z } from "zod";
 
@@ -46,7 +47,8 @@ const claimsSchema = z.object({
   name: z.string().max(200).default(""),
 }).refine((c) => c.sub !== undefined || c.id !== undefined, "sub or id is required");
 
-function identityFrom(payload: JWTPayload): Identity {
+/** The identity in a verified token's claims; `AuthError("invalid")` when they do not name one. */
+export function identityFrom(payload: JWTPayload): Identity {
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) throw new AuthError("invalid", "Token claims are invalid");
   const { sub, id, role, email, name } = claims.data;
@@ -99,56 +101,5 @@ export function createSessionVerifier(options: SessionVerifierOptions): SessionV
     } catch (error) {
       throw failure(error);
     }
-  };
-}
-
-export interface SocketTokens {
-  /** Mints a socket token for this identity, valid for the configured TTL. */
-  mint(identity: Identity): Promise<{ token: string; expiresAt: number }>;
-  /** Verifies a socket token; `tolerance` is 0 on the socket itself, where expiry is exact. */
-  verify(token: string | undefined, options?: { clockTolerance?: number }): Promise<SocketIdentity>;
-}
-
-/** Socket tokens: HS256 with `WS_TOKEN_SECRET`, `typ: "rt+jwt"`, issuer and audience pinned. */
-export function createSocketTokens(
-  secret: string,
-  ttlSeconds: number,
-  now: () => number = Date.now,
-): SocketTokens {
-  // Imported once: handed raw bytes, jose would import the key again for every sign and every verify.
-  const hmac = { name: "HMAC", hash: "SHA-256" };
-  const key = crypto.subtle.importKey("raw", encoder.encode(secret), hmac, false, ["sign", "verify"]);
-  return {
-    async mint(identity) {
-      const iat = Math.floor(now() / 1000);
-      const exp = iat + ttlSeconds;
-      const token = await new SignJWT({ role: identity.role, name: identity.name, email: identity.email })
-        .setProtectedHeader({ alg: "HS256", typ: SOCKET_TOKEN_TYPE })
-        .setIssuer(SOCKET_TOKEN_ISSUER)
-        .setAudience(SOCKET_TOKEN_AUDIENCE)
-        .setSubject(identity.userId)
-        .setJti(crypto.randomUUID())
-        .setIssuedAt(iat)
-        .setExpirationTime(exp)
-        .sign(await key);
-      return { token, expiresAt: exp * 1000 };
-    },
-    async verify(token, options = {}) {
-      if (!token) throw new AuthError("missing", "Authentication required");
-      try {
-        const { payload } = await jwtVerify(token, await key, {
-          algorithms: ["HS256"],
-          typ: SOCKET_TOKEN_TYPE,
-          issuer: SOCKET_TOKEN_ISSUER,
-          audience: SOCKET_TOKEN_AUDIENCE,
-          clockTolerance: options.clockTolerance ?? 0,
-          requiredClaims: ["exp", "sub", "jti"],
-          currentDate: new Date(now()),
-        });
-        return { ...identityFrom(payload), tokenId: String(payload.jti), expiresAt: payload.exp! * 1000 };
-      } catch (error) {
-        throw failure(error);
-      }
-    },
   };
 }

@@ -7,8 +7,10 @@ export function clientIp(
   forwardedFor: string | null,
   trustedProxies: readonly string[],
 ): string {
+  // Without the header there is nothing to weigh: the common case, on every handshake.
+  if (!forwardedFor) return normalise(peer);
   const trusted = new Set(trustedProxies.map(normalise));
-  if (!forwardedFor || !trusted.has(normalise(peer))) return normalise(peer);
+  if (!trusted.has(normalise(peer))) return normalise(peer);
   const hops = forwardedFor.split(",").map((h) => normalise(h.trim())).filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) {
     if (!trusted.has(hops[i])) return hops[i];
@@ -17,6 +19,7 @@ export function clientIp(
 }
 
 function normalise(address: string): string {
+  if (!address.includes(":")) return address; // IPv4, written one way only
   // IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is the same client as `1.2.3.4`.
   return address.replace(/^::ffff:/i, "").replace(/^\[(.*)\]$/, "$1").toLowerCase();
 }

@@ -32,6 +32,9 @@ export interface ConnectionRecord {
 
 type Places = Record<string, string>;
 
+/** How long record writes gather before their commit; most sockets of a handshake burst are gone by then. */
+export const RECORD_WRITE_DELAY_MS = 100;
+
 export type ClaimResult = "ok" | "user_limit" | "ip_limit";
 
 export interface ConnectionRegistryOptions {
@@ -80,22 +83,31 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
   }
 
   /**
-   * Record writes wait while a commit is in flight and then go together in one atomic commit, so that under
-   * a burst of handshakes a socket's record costs a share of one KV write rather than a write of its own
-   * (each commit is a SQLite transaction, the main cost of a handshake). The latest intent per socket wins:
-   * `null` deletes, so a socket closed before its record was written leaves nothing behind.
+   * Record writes wait a moment, and while a commit is in flight, and then go together in one atomic commit:
+   * under a burst of handshakes a socket's record costs a share of one KV write rather than a write of its own
+   * (each commit is a SQLite transaction, the main cost of a handshake). The latest intent per socket wins, and
+   * a socket that closes before its record was written costs no write at all: nothing was stored, so nothing
+   * is deleted. Records therefore show up to `RECORD_WRITE_DELAY_MS` after the socket opened.
    */
   const pending = new Map<string, ConnectionRecord | null>();
+  /** Sockets whose record is in KV or in the commit in flight: only these need a delete. */
+  const stored = new Set<string>();
   let flushing: Promise<void> | null = null;
 
   async function flush() {
+    await new Promise((resolve) => setTimeout(resolve, RECORD_WRITE_DELAY_MS));
     while (pending.size) {
       const batch = [...pending].slice(0, 500);
-      for (const [id] of batch) pending.delete(id);
       const op = kv.atomic();
       for (const [id, record] of batch) {
-        if (record) op.set(connectionKey(id), record, { expireIn: options.recordTtlMs });
-        else op.delete(connectionKey(id));
+        pending.delete(id);
+        if (record) {
+          op.set(connectionKey(id), record, { expireIn: options.recordTtlMs });
+          stored.add(id);
+        } else {
+          op.delete(connectionKey(id));
+          stored.delete(id);
+        }
       }
       await withKvRetry(() => op.commit());
     }
@@ -103,9 +115,12 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
 
   /** Queues record writes; resolves once they (and any queued meanwhile) are committed. */
   function write(entries: Iterable<[string, ConnectionRecord | null]>): Promise<void> {
-    for (const [id, record] of entries) pending.set(id, record);
-    flushing ??= flush().finally(() => flushing = null);
-    return flushing;
+    for (const [id, record] of entries) {
+      if (record || stored.has(id)) pending.set(id, record);
+      else pending.delete(id);
+    }
+    if (pending.size) flushing ??= flush().finally(() => flushing = null);
+    return flushing ?? Promise.resolve();
   }
 
   /** Gives the socket's places back and deletes its record. */

@@ -24,8 +24,15 @@ export async function withKvRetry<T>(operation: () => Promise<T>, attempts = 8):
   }
 }
 
+/**
+ * What `build` decided: an operation to commit, whose `result` is returned once it commits (and
+ * `committed` told its versionstamp), or `done`, an answer that needs no write.
+ */
+export type CommitPlan<T> =
+  | { op: Deno.AtomicOperation; result: T; committed?: (versionstamp: string) => void }
+  | { done: T };
+
 /** Commits an atomic operation built by `build`, re-reading and retrying until its checks pass. */
-export type CommitPlan<T> = { op: Deno.AtomicOperation; result: T } | { done: T };
 
 export async function commitWithRetry<T>(
   build: () => Promise<CommitPlan<T>>,
@@ -35,7 +42,10 @@ export async function commitWithRetry<T>(
     const plan = await withKvRetry(build);
     if ("done" in plan) return plan.done;
     const commit = await withKvRetry(() => plan.op.commit());
-    if (commit.ok) return plan.result;
+    if (commit.ok) {
+      plan.committed?.(commit.versionstamp);
+      return plan.result;
+    }
     await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 2)));
   }
   throw new KvUnavailableError("KV write kept conflicting; gave up");

@@ -28,6 +28,8 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** Whether a line at this level would be written: lets callers skip building fields nobody reads. */
+  enabled(level: LogLevel): boolean;
   /** A logger that adds these fields (a request or connection id) to every line. */
   with(fields: Record<string, unknown>): Logger;
 }
@@ -48,6 +50,7 @@ export function createLogger(
     info: (msg, fields) => emit("info", msg, fields),
     warn: (msg, fields) => emit("warn", msg, fields),
     error: (msg, fields) => emit("error", msg, fields),
+    enabled: (at) => ORDER[at] >= ORDER[level],
     with: (fields) => createLogger(level, { ...base, ...fields }, write),
   };
 }

@@ -41,6 +41,39 @@ Deno.test("store.append() with a webhook id stores once; the replay is a duplica
   }
 });
 
+Deno.test("store.append() trusts the heads it knows only as far as their versionstamps", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const [a, b] = [await openKv(`${dir}/kv.sqlite`), await openKv(`${dir}/kv.sqlite`)];
+  try {
+    const [first, second] = [a, b].map((kv) => createNotificationStore(kv, { ttlMs: 86_400_000 }));
+    await t.step("each store writes after the other in turn: seq goes on from the other's head", async () => {
+      const seqs = [];
+      for (let i = 0; i < 6; i++) {
+        seqs.push((await [first, second][i % 2].append([draft(i)], `turn-${i}`)).notifications[0].seq);
+      }
+      assert.deepEqual(seqs, [1, 2, 3, 4, 5, 6]);
+    });
+    await t.step(
+      "a webhook id stored by the other store is a duplicate, even with the heads known",
+      async () => {
+        await first.append([draft(7)]);
+        const replay = await first.append([draft(1)], "turn-1");
+        assert.deepEqual(replay, { duplicate: true, notifications: [] });
+        const again = await second.append([draft(6)], "turn-0");
+        assert.equal(again.duplicate, true);
+      },
+    );
+    await t.step("nothing was stored twice and no seq was skipped", async () => {
+      assert.deepEqual((await first.range("all", 0)).map((n) => n.seq), [1, 2, 3, 4, 5, 6, 7]);
+      assert.equal((await second.append([draft(8)])).notifications[0].seq, 8);
+    });
+  } finally {
+    a.close();
+    b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("store.range() skips notifications past their TTL (KV expiry is lazy)", async () => {
   const kv = await openKv(":memory:");
   let now = Date.parse("2026-11-01T00:00:00Z");

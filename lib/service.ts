@@ -2,7 +2,8 @@
  * The service: every part wired together for one isolate, with the loops that keep its KV records fresh.
  * Routes call this; it knows nothing of HTTP.
  */
-import { AuthError, createSessionVerifier, createSocketTokens, type SocketIdentity } from "./auth.ts";
+import { AuthError, createSessionVerifier, type SocketIdentity } from "./auth.ts";
+import { createSocketTokens } from "./socket_tokens.ts";
 import { CLOSE, type CloseCause } from "./close_codes.ts";
 import type { Config } from "./config.ts";
 import { type ConnectionRecord, createConnectionRegistry } from "./connections.ts";
@@ -45,6 +46,9 @@ export interface Admission {
   refusal?: CloseCause;
 }
 
+/** Longest an admitted socket may take to open before its admission is given back. */
+const MAX_HANDSHAKE_MS = 10_000;
+
 /** Frames a client may publish, and the domain event each becomes. */
 const FRAME_EVENTS = {
   user_message: "message.sent",
@@ -78,9 +82,12 @@ export function createService(deps: ServiceDeps) {
   let stopping = false;
   /**
    * Sockets admitted but not yet open count against MAX_CONNECTIONS too, until `attach` (open) or `abandon`
-   * (closed before opening) takes them out: between the two, they are in neither this set nor the hub.
+   * (closed before opening, or still not open at its deadline) takes them out: between the two, they are here
+   * and not in the hub. A client that drops during the handshake gets neither `open` nor `close` from Deno,
+   * so the once-a-second sweep gives such admissions back; one timer for all rather than one per handshake.
    */
-  const admitting = new Set<string>();
+  const admitting = new Map<string, { userId: string; clientIp: string; deadline: number }>();
+  const handshakeLimitMs = Math.min(config.connectionTimeoutMs, MAX_HANDSHAKE_MS);
 
   relay.subscribe((event: RelayEvent) => {
     if (event.origin === isolateId) return;
@@ -137,7 +144,7 @@ export function createService(deps: ServiceDeps) {
       metrics.inc("realtime_rate_limited_total", { kind: "isolate" });
       return { connectionId, identity, refusal: "tryAgainLater" };
     }
-    admitting.add(connectionId);
+    admitting.set(connectionId, { userId: identity.userId, clientIp, deadline: now() + handshakeLimitMs });
     try {
       const claim = await registry.claim(connectionId, identity.userId, clientIp);
       if (claim !== "ok") {
@@ -202,29 +209,33 @@ export function createService(deps: ServiceDeps) {
     },
   };
 
-  /** Runs the protocol on a freshly opened socket that was admitted. */
+  /**
+   * Runs the protocol on a freshly opened socket that was admitted; false (and nothing started) when its
+   * admission was given back meanwhile because the handshake took too long.
+   */
   function attach(
     ws: WebSocket,
     admission: Admission & { identity: SocketIdentity },
     clientIp: string,
     ua: string,
-  ) {
-    admitting.delete(admission.connectionId);
-    return startSession(ws, sessionContext, {
+  ): boolean {
+    if (!admitting.delete(admission.connectionId)) return false;
+    startSession(ws, sessionContext, {
       connectionId: admission.connectionId,
       identity: admission.identity,
       streams: streamsOf(admission.identity.userId, admission.identity.role),
       clientIp,
       userAgent: ua,
     });
+    return true;
   }
 
-  /** Gives back places of a socket that was admitted but never opened. */
-  function abandon(admission: Admission, clientIp: string) {
-    admitting.delete(admission.connectionId);
-    if (admission.identity && !admission.refusal) {
-      registry.release(admission.connectionId, admission.identity.userId, clientIp).catch(() => {});
-    }
+  /** Gives back the places of a socket that was admitted but never opened (once, whoever calls first). */
+  function abandon(connectionId: string) {
+    const pending = admitting.get(connectionId);
+    if (!pending) return;
+    admitting.delete(connectionId);
+    registry.release(connectionId, pending.userId, pending.clientIp).catch(() => {});
   }
 
   /** Closes a socket with 4500 wherever it lives; false when no live socket has that id. */
@@ -244,12 +255,14 @@ export function createService(deps: ServiceDeps) {
     await isolates.beat({ isolateId, startedAt, gauges: gauges.sample(), metrics: metrics.snapshot() });
   }
 
-  function expireTokens() {
+  /** Closes sockets whose token expired, and gives back admissions whose handshake never finished. */
+  function sweep() {
     const t = now();
     for (const conn of hub.connections()) {
       const session = conn as SocketSession;
       if (session.identity.expiresAt <= t) session.closeWith("tokenExpired");
     }
+    for (const [connectionId, { deadline }] of admitting) if (deadline <= t) abandon(connectionId);
   }
 
   function every(ms: number, task: () => unknown) {
@@ -284,7 +297,7 @@ export function createService(deps: ServiceDeps) {
     disconnect,
     gauges,
 
-    /** Starts the loops: isolate heartbeat, record refresh, token expiry, metrics frames. */
+    /** Starts the loops: isolate heartbeat, record refresh, token expiry and handshake deadlines, metrics. */
     async start() {
       await beat();
       every(ISOLATE_BEAT_MS, beat);
@@ -292,7 +305,7 @@ export function createService(deps: ServiceDeps) {
         config.heartbeatIntervalMs,
         () => registry.save([...hub.connections()].map((c) => toRecord(c as SocketSession))),
       );
-      every(1000, expireTokens);
+      every(1000, sweep);
       every(1000, async () => {
         if (![...hub.connections()].some((c) => c.wantsMetrics)) return;
         const status = await gauges.status(isolates, isolateId);

@@ -11,11 +11,12 @@ export interface HandshakeToken {
   protocol?: string;
 }
 
-export function handshakeToken(header: string | null, url: URL): HandshakeToken {
+/** The token and the subprotocol to answer with; `url` is the request's, read only for `?token=`. */
+export function handshakeToken(header: string | null, url: string): HandshakeToken {
   const offered = (header ?? "").split(",").map((p) => p.trim()).filter(Boolean);
   if (offered.includes(PROTOCOL)) {
     return { token: offered.find((p) => p !== PROTOCOL), protocol: PROTOCOL };
   }
   if (offered.length > 0) return { token: offered[0], protocol: offered[0] };
-  return { token: url.searchParams.get("token") ?? undefined };
+  return { token: new URL(url).searchParams.get("token") ?? undefined };
 }

@@ -9,6 +9,17 @@ export async function readBodyLimited(req: Request, limit: number): Promise<Uint
   const declared = Number(req.headers.get("content-length") ?? "0");
   const tooLarge = () => new ApiError(413, "payload_too_large", `Body is larger than ${limit} bytes`);
   if (declared > limit) throw tooLarge();
+  const unreadable = () =>
+    new ApiError(400, "body_unreadable", "The request body could not be read to its end");
+  // A declared length is enforced by the HTTP layer (the body can be no longer), so the body is taken whole:
+  // Deno hands over a small body already buffered, where streaming it costs a reader and a promise a chunk.
+  if (req.headers.has("content-length")) {
+    try {
+      return new Uint8Array(await req.arrayBuffer());
+    } catch {
+      throw unreadable();
+    }
+  }
   if (!req.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -20,7 +31,7 @@ export async function readBodyLimited(req: Request, limit: number): Promise<Uint
     }
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    throw new ApiError(400, "body_unreadable", "The request body could not be read to its end");
+    throw unreadable();
   }
   const body = new Uint8Array(size);
   let offset = 0;

@@ -15,20 +15,22 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     // A caller-chosen id is kept for tracing across services, but never one that could forge log lines.
     const requestId = offered && SANE_ID.test(offered) ? offered : crypto.randomUUID();
     // Read the request now: after a WebSocket upgrade it can no longer be read.
-    const url = new URL(c.req.url);
-    const line = {
-      requestId,
-      method: c.req.method,
-      path: url.pathname + url.search,
-      userAgent: c.req.header("user-agent"),
-    };
+    const { method, url } = c.req.raw;
+    const userAgent = c.req.header("user-agent");
     const started = performance.now();
     await next();
     // Set on the final response, so raw responses (the WebSocket upgrade) carry it too.
     c.res.headers.set("x-request-id", requestId);
     const status = c.res.status;
-    c.get("service").log[status >= 500 ? "warn" : "info"]("Request", {
-      ...line,
+    const level = status >= 500 ? "warn" : "info";
+    const log = c.get("service").log;
+    if (!log.enabled(level)) return; // a line nobody keeps is not built
+    const { pathname, search } = new URL(url);
+    log[level]("Request", {
+      requestId,
+      method,
+      path: pathname + search,
+      userAgent,
       status,
       durationMs: Math.round((performance.now() - started) * 100) / 100,
     });

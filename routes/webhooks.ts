@@ -6,12 +6,12 @@ import { Hono } from "hono";
 import { ApiError, issuesOf } from "../lib/api_error.ts";
 import { parseSafeJson } from "../lib/safe_json.ts";
 import { domainEventSchema } from "../lib/schemas.ts";
-import { importWebhookKeys, verifyWebhook } from "../lib/webhook_signature.ts";
+import { verifyWebhook, webhookKeys } from "../lib/webhook_signature.ts";
 import type { AppEnv } from "./env.ts";
 import { readBodyLimited } from "./body.ts";
 
 export function webhookRoutes(secrets: readonly string[]) {
-  const keys = importWebhookKeys(secrets);
+  const keys = webhookKeys(secrets);
   return new Hono<AppEnv>().post("/api/webhooks/events", async (c) => {
     const service = c.get("service");
     const count = (status: string) => service.metrics.inc("realtime_webhooks_total", { status });
@@ -30,7 +30,7 @@ export function webhookRoutes(secrets: readonly string[]) {
       count("too_large");
       throw error;
     });
-    const verdict = await verifyWebhook(await keys, { id, timestamp, signature }, body, service.now() / 1000);
+    const verdict = verifyWebhook(keys, { id, timestamp, signature }, body, service.now() / 1000);
     if (verdict !== "ok") {
       count("invalid_signature");
       throw new ApiError(401, "invalid_signature", "Webhook signature or timestamp is not valid");

@@ -9,9 +9,6 @@ import { CLOSE } from "../lib/close_codes.ts";
 import { handshakeToken } from "../lib/subprotocol.ts";
 import type { AppEnv } from "./env.ts";
 
-/** Longest an admitted socket may take to open before its admission is given back. */
-const MAX_HANDSHAKE_MS = 10_000;
-
 export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
   const service = c.get("service");
   const { config } = service;
@@ -30,7 +27,7 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
     config.trustedProxies,
   );
   const userAgent = (req.headers.get("user-agent") ?? "").slice(0, 300);
-  const { token, protocol } = handshakeToken(req.headers.get("sec-websocket-protocol"), new URL(req.url));
+  const { token, protocol } = handshakeToken(req.headers.get("sec-websocket-protocol"), req.url);
   const admission = await service.admit(token, ip);
 
   // Deno's idle timeout pings after half of it in silence and closes 1001 after all of it.
@@ -44,24 +41,12 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
   } catch {
     // A malformed upgrade (no Sec-WebSocket-Key, say) never opens nor closes a socket: give its places back
     // here, or a token holder could use up the places of a user or an IP with requests that fail.
-    service.abandon(admission, ip);
+    service.abandon(admission.connectionId);
     throw new ApiError(400, "bad_upgrade", "The WebSocket upgrade request is malformed");
   }
   const { socket, response } = upgrade;
   if (protocol) response.headers.set("sec-websocket-protocol", protocol);
-  // A client that drops during the handshake gets neither `open` nor `close`: give its admission back after
-  // a while, or its places and its share of MAX_CONNECTIONS would be held for ever.
-  let abandoned = false;
-  const handshakeTimer = setTimeout(() => {
-    abandoned = true;
-    service.abandon(admission, ip);
-  }, Math.min(config.connectionTimeoutMs, MAX_HANDSHAKE_MS));
   socket.onopen = () => {
-    clearTimeout(handshakeTimer);
-    if (abandoned) {
-      socket.close(CLOSE.tryAgainLater.code, CLOSE.tryAgainLater.reason);
-      return;
-    }
     if (admission.refusal || !admission.identity) {
       const { code, reason } = CLOSE[admission.refusal ?? "invalidAuth"];
       socket.close(code, reason);
@@ -71,11 +56,10 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
     // these handlers, and what they hold, are not needed again.
     socket.onopen = null;
     socket.onclose = null;
-    service.attach(socket, { ...admission, identity: admission.identity }, ip, userAgent);
+    const attached = service.attach(socket, { ...admission, identity: admission.identity }, ip, userAgent);
+    // Too slow to open: its admission was given back, and its place may be someone else's by now.
+    if (!attached) socket.close(CLOSE.tryAgainLater.code, CLOSE.tryAgainLater.reason);
   };
-  socket.onclose = () => {
-    clearTimeout(handshakeTimer);
-    service.abandon(admission, ip);
-  };
+  socket.onclose = () => service.abandon(admission.connectionId);
   return response;
 });

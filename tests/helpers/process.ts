@@ -4,7 +4,7 @@
  * multi-worker tests: several of these may share one KV file and one relay.
  */
 import type { Identity } from "../../lib/auth.ts";
-import { createSocketTokens } from "../../lib/auth.ts";
+import { createSocketTokens } from "../../lib/socket_tokens.ts";
 import { TEST_SESSION_SECRET, TEST_WEBHOOK_SECRET, TEST_WS_SECRET } from "./server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
