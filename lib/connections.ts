@@ -87,9 +87,10 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
    * under a burst of handshakes a socket's record costs a share of one KV write rather than a write of its own
    * (each commit is a SQLite transaction, the main cost of a handshake). The latest intent per socket wins, and
    * a socket that closes before its record was written costs no write at all: nothing was stored, so nothing
-   * is deleted. Records therefore show up to `RECORD_WRITE_DELAY_MS` after the socket opened.
+   * is deleted; nor is the record even built, since what is queued is how to build it. Records therefore show
+   * up to `RECORD_WRITE_DELAY_MS` after the socket opened.
    */
-  const pending = new Map<string, ConnectionRecord | null>();
+  const pending = new Map<string, (() => ConnectionRecord) | null>();
   /** Sockets whose record is in KV or in the commit in flight: only these need a delete. */
   const stored = new Set<string>();
   let flushing: Promise<void> | null = null;
@@ -102,7 +103,7 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
       for (const [id, record] of batch) {
         pending.delete(id);
         if (record) {
-          op.set(connectionKey(id), record, { expireIn: options.recordTtlMs });
+          op.set(connectionKey(id), record(), { expireIn: options.recordTtlMs });
           stored.add(id);
         } else {
           op.delete(connectionKey(id));
@@ -114,7 +115,7 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
   }
 
   /** Queues record writes; resolves once they (and any queued meanwhile) are committed. */
-  function write(entries: Iterable<[string, ConnectionRecord | null]>): Promise<void> {
+  function write(entries: Iterable<[string, (() => ConnectionRecord) | null]>): Promise<void> {
     for (const [id, record] of entries) {
       if (record || stored.has(id)) pending.set(id, record);
       else pending.delete(id);
@@ -145,9 +146,9 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
     await write([[connectionId, null]]);
   }
 
-  /** Writes (or refreshes) records, many per atomic commit. */
-  function save(records: ConnectionRecord[]): Promise<void> {
-    return write(records.map((r) => [r.id, r]));
+  /** Writes (or refreshes) the records of these sockets, built when their commit is, many per commit. */
+  function save(sockets: Iterable<{ id: string; record: () => ConnectionRecord }>): Promise<void> {
+    return write([...sockets].map((socket) => [socket.id, socket.record]));
   }
 
   /** Every live socket's record on every live isolate, oldest connection first. */

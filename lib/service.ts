@@ -127,6 +127,9 @@ export function createService(deps: ServiceDeps) {
     };
   }
 
+  /** A socket's record, to be built only if it is written. */
+  const recordOf = (s: SocketSession) => ({ id: s.id, record: () => toRecord(s) });
+
   /** Checks a socket token and the limits before the upgrade; the socket learns the verdict once open. */
   async function admit(token: string | undefined, clientIp: string): Promise<Admission> {
     const connectionId = crypto.randomUUID();
@@ -194,7 +197,7 @@ export function createService(deps: ServiceDeps) {
     onOpen(session: SocketSession) {
       hub.add(session);
       metrics.inc("realtime_connections_opened_total");
-      registry.save([toRecord(session)]).catch((error) =>
+      registry.save([recordOf(session)]).catch((error) =>
         log.warn("Record not saved", { connectionId: session.id, error })
       );
       log.info("Socket open", { connectionId: session.id, userId: session.userId, role: session.role });
@@ -303,7 +306,7 @@ export function createService(deps: ServiceDeps) {
       every(ISOLATE_BEAT_MS, beat);
       every(
         config.heartbeatIntervalMs,
-        () => registry.save([...hub.connections()].map((c) => toRecord(c as SocketSession))),
+        () => registry.save([...hub.connections()].map((c) => recordOf(c as SocketSession))),
       );
       every(1000, sweep);
       every(1000, async () => {

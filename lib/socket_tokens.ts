@@ -17,7 +17,8 @@ import {
   type SocketIdentity,
 } from "./auth.ts";
 
-const HEADER = base64url(JSON.stringify({ alg: "HS256", typ: SOCKET_TOKEN_TYPE }));
+const OUR_HEADER: Readonly<Record<string, unknown>> = Object.freeze({ alg: "HS256", typ: SOCKET_TOKEN_TYPE });
+const HEADER = base64url(JSON.stringify(OUR_HEADER));
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 function base64url(text: string): string {
@@ -68,7 +69,8 @@ export function createSocketTokens(
       const reason = decodeSegment(parts[0]) ? "invalid" : "malformed";
       throw new AuthError(reason, reason === "invalid" ? "Token is invalid" : "Token is malformed");
     }
-    const header = decodeSegment(parts[0]);
+    // Our own tokens all carry the one header we write; only others' need decoding.
+    const header = parts[0] === HEADER ? OUR_HEADER : decodeSegment(parts[0]);
     const claims = decodeSegment(parts[1]);
     if (!header || !claims) throw new AuthError("malformed", "Token is malformed");
     // As jose would: only HS256, no extensions we do not understand, and only our own token type.
