@@ -1,7 +1,7 @@
 /**
  * The peers' socket-token check: HS256 over `header.payload` with node:crypto, then the same claims the
  * service pins (`typ: "rt+jwt"`, issuer, audience, `exp`). One HMAC and two small JSON parses a handshake,
- * the cost class of the service's jose `jwtVerify` (which adds WebCrypto's async call and claim schemas).
+ * as in the service's own check (`lib/socket_tokens.ts`, which also validates the identity claims).
  * Plain JavaScript so that Node and Deno peers share it.
  */
 import { Buffer } from "node:buffer";
