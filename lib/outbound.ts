@@ -44,6 +44,12 @@ class Queue implements Outbound {
   constructor(private readonly sink: FrameSink, private readonly bufferSize: number) {}
 
   push(frame: string): boolean {
+    // The common case, once per socket of every fan-out: nothing waiting and the bound far from the mark.
+    // No `readyState` read (a call into the runtime): `send` itself ignores a socket that is no longer open.
+    if (this.queue === null && this.bound < HIGH_WATER_BYTES / 2) {
+      this.send(frame);
+      return true;
+    }
     if (this.sink.readyState !== WebSocket.OPEN) return true;
     if (this.queued() === 0 && this.writable()) {
       this.send(frame);
