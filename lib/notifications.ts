@@ -50,6 +50,14 @@ export function streamsOf(userId: string, role: "admin" | "client"): Stream[] {
 export interface AppendResult {
   duplicate: boolean;
   notifications: StoredNotification[];
+  /** Each written stream's head after the commit, with the commit's versionstamp (none for a duplicate). */
+  heads?: Map<Stream, StreamHead>;
+}
+
+/** A stream's last seq and the versionstamp of the commit that wrote it: exactly the head key's entry. */
+export interface StreamHead {
+  seq: number;
+  versionstamp: string | null;
 }
 
 export interface ListOptions {
@@ -100,9 +108,22 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
    * Each stream's head as this isolate last committed or read it, with the versionstamp that proves it. An
    * append first trusts it, with that versionstamp as its check, and reads only when the check fails (another
    * isolate wrote the stream, or the webhook id is taken): one KV commit per webhook instead of a read and a
-   * commit, while the checks keep `seq` gap-free whoever wrote last.
+   * commit, while the checks keep `seq` gap-free whoever wrote last. Other isolates' commits arrive over the
+   * relay (`noteHead`), so isolates that take turns with a stream still commit without a read.
    */
-  const knownHeads = new Map<Stream, { seq: number; versionstamp: string | null }>();
+  const knownHeads = new Map<Stream, StreamHead>();
+
+  /**
+   * Learns a stream's head from a commit made elsewhere. The pair must be exact (the seq the head key was set
+   * to, with that commit's versionstamp): a newer seq replaces an older one, never the other way round.
+   */
+  function noteHead(stream: Stream, head: StreamHead) {
+    if (!Number.isSafeInteger(head.seq) || head.seq < 1 || !/^[0-9a-f]{20}$/.test(head.versionstamp ?? "")) {
+      return;
+    }
+    const known = knownHeads.get(stream);
+    if (!known || head.seq > known.seq) knownHeads.set(stream, head);
+  }
 
   /** Stores drafts at the next positions of their streams, atomically with the webhook id if given. */
   async function append(drafts: NotificationDraft[], webhookId?: string): Promise<AppendResult> {
@@ -150,10 +171,14 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
           notificationIds: notifications.map((n) => n.id),
         }, { expireIn: WEBHOOK_ID_TTL_MS });
       }
+      const result: AppendResult = { duplicate: false, notifications, heads: new Map() };
       const committed = (versionstamp: string) => {
-        for (const [stream, seq] of next) knownHeads.set(stream, { seq, versionstamp });
+        for (const [stream, seq] of next) {
+          knownHeads.set(stream, { seq, versionstamp });
+          result.heads!.set(stream, { seq, versionstamp });
+        }
       };
-      return { op, result: { duplicate: false, notifications }, committed };
+      return { op, result, committed };
     });
   }
 
@@ -354,7 +379,7 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     }
   }
 
-  return { append, head, heads, range, byId, list, markRead, markAllRead, acknowledge };
+  return { append, noteHead, head, heads, range, byId, list, markRead, markAllRead, acknowledge };
 }
 
 export type NotificationStore = ReturnType<typeof createNotificationStore>;

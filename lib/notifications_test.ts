@@ -74,6 +74,50 @@ Deno.test("store.append() trusts the heads it knows only as far as their version
   }
 });
 
+Deno.test("store.noteHead() lets a store append after another's commit without reading", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const [a, b] = [await openKv(`${dir}/kv.sqlite`), await openKv(`${dir}/kv.sqlite`)];
+  let reads = 0;
+  // The second store's KV, counting reads: a store that knows the exact head needs none.
+  const counted = new Proxy(b, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (typeof value !== "function") return value;
+      return key === "get" || key === "getMany"
+        ? (...args: unknown[]) => (reads++, value.apply(target, args))
+        : value.bind(target);
+    },
+  });
+  try {
+    const first = createNotificationStore(a, { ttlMs: 86_400_000 });
+    const second = createNotificationStore(counted, { ttlMs: 86_400_000 });
+    await second.append([draft(0)]);
+    const written = await first.append([draft(1)], "wh-a");
+    await t.step("the commit reports the exact head it wrote", () => {
+      const head = written.heads?.get("all");
+      assert.equal(head?.seq, 2);
+      assert.match(head?.versionstamp ?? "", /^[0-9a-f]{20}$/);
+    });
+    await t.step("told of it (as the relay tells), the other store appends seq 3 with no read", async () => {
+      second.noteHead("all", written.heads!.get("all")!);
+      reads = 0;
+      const next = await second.append([draft(2)], "wh-b");
+      assert.equal(next.notifications[0].seq, 3);
+      assert.equal(reads, 0);
+    });
+    await t.step("an older or malformed head changes nothing, and seq stays gap-free", async () => {
+      second.noteHead("all", written.heads!.get("all")!);
+      second.noteHead("all", { seq: 99, versionstamp: "not-a-versionstamp" });
+      assert.equal((await second.append([draft(3)])).notifications[0].seq, 4);
+      assert.deepEqual((await first.range("all", 0)).map((n) => n.seq), [1, 2, 3, 4]);
+    });
+  } finally {
+    a.close();
+    b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("store.range() skips notifications past their TTL (KV expiry is lazy)", async () => {
   const kv = await openKv(":memory:");
   let now = Date.parse("2026-11-01T00:00:00Z");

@@ -4,12 +4,14 @@
  */
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import type { StoredNotification } from "./notifications.ts";
+import type { StoredNotification, StreamHead } from "./notifications.ts";
 
 export type RelayEvent =
   | {
     kind: "notification";
     notification: StoredNotification;
+    /** Its stream's head after the commit that stored it, so that other isolates append without a read. */
+    head?: StreamHead;
     /** Epoch ms at which the service accepted the event (delivery latency is measured from it). */
     acceptedAt: number;
     /** Epoch ms at which it was handed to the relay (relay lag is measured from it). */

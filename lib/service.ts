@@ -92,8 +92,13 @@ export function createService(deps: ServiceDeps) {
   relay.subscribe((event: RelayEvent) => {
     if (event.origin === isolateId) return;
     metrics.observe("realtime_relay_lag_seconds", Math.max(0, now() - event.sentAt) / 1000);
-    if (event.kind === "notification") hub.deliver(event.notification, event.acceptedAt);
-    else hub.get(event.connectionId)?.close(CLOSE.disconnectedByAdmin.code, CLOSE.disconnectedByAdmin.reason);
+    if (event.kind === "notification") {
+      if (event.head) store.noteHead(event.notification.stream, event.head);
+      hub.deliver(event.notification, event.acceptedAt);
+    } else {hub.get(event.connectionId)?.close(
+        CLOSE.disconnectedByAdmin.code,
+        CLOSE.disconnectedByAdmin.reason,
+      );}
   });
 
   /** Stores drafts durably, then hands them to local sockets and the relay. Resolves after the KV commit. */
@@ -102,7 +107,15 @@ export function createService(deps: ServiceDeps) {
     const result = await store.append(drafts, webhookId);
     for (const notification of result.notifications) {
       hub.deliver(notification, acceptedAt);
-      relay.publish({ kind: "notification", notification, acceptedAt, sentAt: now(), origin: isolateId });
+      const head = result.heads?.get(notification.stream);
+      relay.publish({
+        kind: "notification",
+        notification,
+        head,
+        acceptedAt,
+        sentAt: now(),
+        origin: isolateId,
+      });
     }
     return result;
   }
