@@ -33,7 +33,6 @@ export type CommitPlan<T> =
   | { done: T };
 
 /** Commits an atomic operation built by `build`, re-reading and retrying until its checks pass. */
-
 export async function commitWithRetry<T>(
   build: () => Promise<CommitPlan<T>>,
   attempts = 64,
