@@ -10,10 +10,21 @@ const draft = (n: number): NotificationDraft => ({
   data: { n },
 });
 
-Deno.test("store.append() keeps seq gap-free when two KV handles write one stream at once", async () => {
+/** Runs `body` with two KV handles on one temporary file, as two isolates sharing a store have. */
+async function withTwoHandles(body: (a: Deno.Kv, b: Deno.Kv) => Promise<void>) {
   const dir = await Deno.makeTempDir();
   const [a, b] = [await openKv(`${dir}/kv.sqlite`), await openKv(`${dir}/kv.sqlite`)];
   try {
+    await body(a, b);
+  } finally {
+    a.close();
+    b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("store.append() keeps seq gap-free when two KV handles write one stream at once", async () => {
+  await withTwoHandles(async (a, b) => {
     const stores = [a, b].map((kv) => createNotificationStore(kv, { ttlMs: 86_400_000 }));
     const writes = Array.from({ length: 60 }, (_, i) => stores[i % 2].append([draft(i)]));
     const seqs = (await Promise.all(writes)).map((r) => r.notifications[0].seq);
@@ -22,11 +33,7 @@ Deno.test("store.append() keeps seq gap-free when two KV handles write one strea
     assert.equal(stored.length, 60);
     assert.deepEqual(stored.map((n) => n.seq), Array.from({ length: 60 }, (_, i) => i + 1));
     assert.equal(new Set(stored.map((n) => n.data.n)).size, 60);
-  } finally {
-    a.close();
-    b.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("store.append() with a webhook id stores once; the replay is a duplicate", async () => {
@@ -42,9 +49,7 @@ Deno.test("store.append() with a webhook id stores once; the replay is a duplica
 });
 
 Deno.test("store.append() trusts the heads it knows only as far as their versionstamps", async (t) => {
-  const dir = await Deno.makeTempDir();
-  const [a, b] = [await openKv(`${dir}/kv.sqlite`), await openKv(`${dir}/kv.sqlite`)];
-  try {
+  await withTwoHandles(async (a, b) => {
     const [first, second] = [a, b].map((kv) => createNotificationStore(kv, { ttlMs: 86_400_000 }));
     await t.step("each store writes after the other in turn: seq goes on from the other's head", async () => {
       const seqs = [];
@@ -67,28 +72,22 @@ Deno.test("store.append() trusts the heads it knows only as far as their version
       assert.deepEqual((await first.range("all", 0)).map((n) => n.seq), [1, 2, 3, 4, 5, 6, 7]);
       assert.equal((await second.append([draft(8)])).notifications[0].seq, 8);
     });
-  } finally {
-    a.close();
-    b.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("store.noteHead() lets a store append after another's commit without reading", async (t) => {
-  const dir = await Deno.makeTempDir();
-  const [a, b] = [await openKv(`${dir}/kv.sqlite`), await openKv(`${dir}/kv.sqlite`)];
-  let reads = 0;
-  // The second store's KV, counting reads: a store that knows the exact head needs none.
-  const counted = new Proxy(b, {
-    get(target, key) {
-      const value = Reflect.get(target, key);
-      if (typeof value !== "function") return value;
-      return key === "get" || key === "getMany"
-        ? (...args: unknown[]) => (reads++, value.apply(target, args))
-        : value.bind(target);
-    },
-  });
-  try {
+  await withTwoHandles(async (a, b) => {
+    let reads = 0;
+    // The second store's KV, counting reads: a store that knows the exact head needs none.
+    const counted = new Proxy(b, {
+      get(target, key) {
+        const value = Reflect.get(target, key);
+        if (typeof value !== "function") return value;
+        return key === "get" || key === "getMany"
+          ? (...args: unknown[]) => (reads++, value.apply(target, args))
+          : value.bind(target);
+      },
+    });
     const first = createNotificationStore(a, { ttlMs: 86_400_000 });
     const second = createNotificationStore(counted, { ttlMs: 86_400_000 });
     await second.append([draft(0)]);
@@ -111,11 +110,7 @@ Deno.test("store.noteHead() lets a store append after another's commit without r
       assert.equal((await second.append([draft(3)])).notifications[0].seq, 4);
       assert.deepEqual((await first.range("all", 0)).map((n) => n.seq), [1, 2, 3, 4]);
     });
-  } finally {
-    a.close();
-    b.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("store.range() skips notifications past their TTL (KV expiry is lazy)", async () => {

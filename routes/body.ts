@@ -6,14 +6,15 @@ import { ApiError } from "../lib/api_error.ts";
  * the client goes away mid-body (not a server error: nobody is left to answer, and it must not log as one).
  */
 export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
+  const length = req.headers.get("content-length");
+  const declared = Number(length ?? "0");
   const tooLarge = () => new ApiError(413, "payload_too_large", `Body is larger than ${limit} bytes`);
   if (declared > limit) throw tooLarge();
   const unreadable = () =>
     new ApiError(400, "body_unreadable", "The request body could not be read to its end");
   // A declared length is enforced by the HTTP layer (the body can be no longer), so the body is taken whole:
   // Deno hands over a small body already buffered, where streaming it costs a reader and a promise a chunk.
-  if (req.headers.has("content-length")) {
+  if (length !== null) {
     try {
       return new Uint8Array(await req.arrayBuffer());
     } catch {
