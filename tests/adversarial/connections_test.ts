@@ -112,8 +112,10 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
             data: { title: "Load", message: text, priority: "low" },
           })));
           published += 100;
-          // The watcher reads in this same process: give it time to keep up, as a real client would.
-          await sleep(30);
+          // The watcher reads in this same process, so it keeps up only if given the turn: wait until it has
+          // read every burst so far, as a client that keeps up would have. (A fixed pause let it fall two
+          // bursts behind under a loaded test run, and be closed 4008 as well.)
+          await watcher.collect((f) => f.title === "Load", published, 10_000);
         }
         assert.equal(server.service.hub.get(connectionId), undefined, "the stuck socket is still in the hub");
         slow.ws.resume();
