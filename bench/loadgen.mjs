@@ -339,6 +339,18 @@ async function steady(results) {
   await sleep(500);
 }
 
+/** Events published with no socket attached: what an event costs the server before its first frame. */
+async function events(results) {
+  const { eventCount: count, eventRate: rate } = sizes;
+  log(`events: ${count} publications at ${rate}/s, no sockets`);
+  await waitForQuiet();
+  const before = sampleTree(serverPid);
+  await atRate(count, rate, publish);
+  await sleep(200); // the other worker's share (relay receipt) of the last events
+  const after = sampleTree(serverPid);
+  results.events = { events: count, perSecond: rate, cpuUsPerEvent: cpuPer(before, after, count) };
+}
+
 async function relay(results) {
   const { relaySockets: n, relayMessages: count, relayRate: rate } = sizes;
   log(`relay: ${count} publications across workers to ${n} sockets`);
@@ -376,7 +388,7 @@ async function relay(results) {
 }
 
 const results = { target };
-for (const [name, run] of Object.entries({ idleAndFanOut, handshakes, steady, relay })) {
+for (const [name, run] of Object.entries({ idleAndFanOut, handshakes, steady, events, relay })) {
   if (name === "relay" && !plan.relay) continue;
   if (plan.workloads && !plan.workloads.some((w) => name.toLowerCase().includes(w))) continue;
   await run(results);

@@ -30,6 +30,11 @@ const ROWS: Row[] = [
   { label: "steady latency p99 (ms)", higherIsBetter: false, pick: (r) => r.steady?.p99Ms },
   { label: "steady latency max (ms)", higherIsBetter: false, pick: (r) => r.steady?.maxMs },
   { label: "steady CPU per frame (µs)", higherIsBetter: false, pick: (r) => r.steady?.cpuUsPerFrame },
+  {
+    label: "server CPU per event, no sockets (µs)",
+    higherIsBetter: false,
+    pick: (r) => r.events?.cpuUsPerEvent,
+  },
   { label: "relay latency p50 (ms)", higherIsBetter: false, pick: (r) => r.relay?.remote.p50Ms },
   { label: "relay latency p99 (ms)", higherIsBetter: false, pick: (r) => r.relay?.remote.p99Ms },
   { label: "relay latency max (ms)", higherIsBetter: false, pick: (r) => r.relay?.remote.maxMs },

@@ -18,6 +18,8 @@ const SIZES = {
     steadySockets: 1_000,
     steadyRate: 20,
     steadySeconds: 10,
+    eventCount: 1_000,
+    eventRate: 100,
     relaySockets: 100,
     relayMessages: 60,
     relayRate: 20,
@@ -30,6 +32,8 @@ const SIZES = {
     steadySockets: 1_000,
     steadyRate: 20,
     steadySeconds: 3,
+    eventCount: 300,
+    eventRate: 100,
     relaySockets: 50,
     relayMessages: 30,
     relayRate: 20,
@@ -179,6 +183,7 @@ const notes = [
   "Service and bare Deno run under `deno serve --parallel` (one worker per core); Node peers are one process.",
   "Relay: publish from a socket on one worker → receipt on sockets of the other; n/a for one-process peers.",
   "CPU is utime+stime of the server's whole process tree (/proc), divided by frames delivered.",
+  "Events: publications at a fixed rate with no socket attached, so CPU per event is what one costs before any frame.",
   ...errors.map((e) => `Error: ${e}`),
 ];
 console.log(`\n${table(results)}\n`);
