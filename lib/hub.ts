@@ -163,6 +163,12 @@ export function createHub(options: HubOptions) {
       return queue;
     },
 
+    /** Whether any socket subscribed to metrics (only admins may, so only admins are looked at). */
+    hasMetricsSubscribers(): boolean {
+      for (const conn of admins) if (conn.wantsMetrics) return true;
+      return false;
+    },
+
     /** Sends a control frame to every socket that subscribed to metrics. */
     sendMetrics(frame: string) {
       for (const conn of admins) if (conn.wantsMetrics) conn.sendControl(frame);

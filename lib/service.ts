@@ -323,7 +323,7 @@ export function createService(deps: ServiceDeps) {
       );
       every(1000, sweep);
       every(1000, async () => {
-        if (![...hub.connections()].some((c) => c.wantsMetrics)) return;
+        if (!hub.hasMetricsSubscribers()) return;
         const status = await gauges.status(isolates, isolateId);
         hub.sendMetrics(JSON.stringify({ type: "metrics", data: status, timestamp: status.timestamp }));
       });
