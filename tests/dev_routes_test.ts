@@ -40,6 +40,15 @@ Deno.test("[http] POST /api/dev/session: 422 with issues for a missing or bad bo
       assert.equal(res.body.user.userId, "client-budi");
       assert.match(res.cookie ?? "", /^auth_token=.+; Path=\/; HttpOnly; SameSite=Lax$/);
     });
+    await t.step("the README's curl -d (a form content type, a JSON body) works too", async () => {
+      const res = await fetch(`${server.url}/api/dev/session`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: '{"userId":"client-budi"}',
+      });
+      assert.equal(res.status, 200);
+      assert.equal((await res.json()).user.userId, "client-budi");
+    });
   } finally {
     await server.close();
   }
