@@ -13,7 +13,9 @@ import type { AppEnv } from "./routes/env.ts";
 import { assetRoutes } from "./routes/assets.ts";
 import { devRoutes } from "./routes/dev.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { homeRoutes } from "./routes/home.tsx";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { notFound } from "./routes/not_found.tsx";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { demoRoutes } from "./routes/demo.tsx";
 import { requestLog } from "./routes/request_log.ts";
@@ -47,11 +49,12 @@ export function createApp(service: Service) {
   app.route("/", assetRoutes);
   app.route("/", adminRoutes);
   app.route("/", adminPageRoutes);
+  app.route("/", homeRoutes);
   app.route("/", healthRoutes);
   app.route("/", metricsRoutes);
   if (config.demo) app.route("/", devRoutes).route("/", demoRoutes);
 
-  app.notFound((c) => c.json({ error: { code: "not_found", message: "Not found" } }, 404));
+  app.notFound(notFound);
   app.onError((error, c) => {
     if (error instanceof ApiError) {
       const body = {

@@ -211,7 +211,7 @@ export default function AdminPanel(props: AdminPanelProps) {
 
   const s = status.value;
   return (
-    <div class="panel">
+    <main class="panel">
       <header>
         <h1>JasaWeb Realtime</h1>
         <span class={`link link-${link.value}`} data-link={link.value}>{link.value}</span>
@@ -273,7 +273,9 @@ export default function AdminPanel(props: AdminPanelProps) {
               <th>Last activity</th>
               <th>Frames</th>
               <th>Agent</th>
-              <th></th>
+              <th>
+                <span class="visually-hidden">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -297,7 +299,8 @@ export default function AdminPanel(props: AdminPanelProps) {
 
       <section class="card">
         <h2>Recent events</h2>
-        <ol class="feed">
+        {/* Focusable, so keyboard users can scroll it once it overflows. */}
+        <ol class="feed" tabIndex={0} aria-label="Recent events">
           {feed.value.length === 0 && <li class="muted">Nothing yet.</li>}
           {feed.value.map((e, i) => (
             <li key={`${e.at}-${i}`} data-event={e.kind}>
@@ -306,6 +309,6 @@ export default function AdminPanel(props: AdminPanelProps) {
           ))}
         </ol>
       </section>
-    </div>
+    </main>
   );
 }

@@ -31,6 +31,22 @@ async function postJson(url: string, body: unknown): Promise<Response> {
   });
 }
 
+interface SentEvent {
+  event: { type: string };
+  webhook: { status: number; delivered?: number; duplicate?: boolean; error?: { message: string } };
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+function describeSent({ event, webhook }: SentEvent): string {
+  const outcome = webhook.error
+    ? webhook.error.message
+    : webhook.duplicate
+    ? "duplicate, nothing delivered"
+    : `delivered to ${plural(webhook.delivered ?? 0, "socket")}`;
+  return `Sent ${event.type} → webhook ${webhook.status} (${outcome})`;
+}
+
 /** The demo dashboard island. */
 export default function DemoDashboard({ users, current, dashboard, eventKinds }: DemoDashboardProps) {
   const [data, setData] = useState(dashboard);
@@ -60,12 +76,10 @@ export default function DemoDashboard({ users, current, dashboard, eventKinds }:
 
   async function send(kind: DemoEventKind) {
     const res = await postJson("/api/dev/events", { kind });
-    const body = await res.json().catch(() => ({}));
-    note(
-      res.ok
-        ? `Sent ${kind} → webhook ${res.status}, ${body.webhook?.delivered ?? 0} socket(s)`
-        : `${kind} failed (${res.status})`,
-    );
+    const body: { sent?: SentEvent[] } = await res.json().catch(() => ({}));
+    // Each webhook's own answer (202 accepted, 200 duplicate, or an error), not this endpoint's status.
+    if (!body.sent?.length) return note(`${kind} failed (${res.status})`);
+    for (const sent of body.sent) note(describeSent(sent));
   }
 
   return (

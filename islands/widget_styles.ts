@@ -1,7 +1,9 @@
 /**
  * The widget's stylesheet, inside its shadow root. Colours are custom properties so a host can retheme it
  * (`jasaweb-notifications { --jw-accent: teal }`; a widget at the right edge opens its panel leftwards with
- * `--jw-panel-left: auto; --jw-panel-right: 0`); dark mode follows `prefers-color-scheme`.
+ * `--jw-panel-left: auto; --jw-panel-right: 0`); dark mode follows `prefers-color-scheme`. Toasts stack in the
+ * viewport's bottom-right corner, each exactly 300px wide (border included) and 16px from the edges, so a host
+ * page can keep a known gutter clear of them (`/demo` does).
  */
 export const WIDGET_CSS = `
 :host { all: initial; display: inline-block; position: relative; font: 14px/1.4 system-ui, sans-serif;
@@ -49,7 +51,8 @@ button:focus-visible { outline: 2px solid var(--jw-accent); outline-offset: 2px;
 .empty { padding: 16px; color: var(--jw-muted); margin: 0; }
 .toasts { position: fixed; right: 16px; bottom: 16px; z-index: 1001; display: flex; flex-direction: column;
   gap: 8px; }
-.toast { display: grid; grid-template-columns: 1fr auto; gap: 2px 8px; width: 300px; padding: 10px 12px;
+.toast { display: grid; grid-template-columns: 1fr auto; gap: 2px 8px; box-sizing: border-box; width: 300px;
+  max-width: calc(100vw - 32px); padding: 10px 12px;
   background: var(--jw-bg); color: var(--jw-fg); border: 1px solid var(--jw-border);
   border-left: 4px solid var(--jw-accent); border-radius: 8px; box-shadow: 0 6px 20px rgba(0,0,0,.18); }
 .toast span { grid-column: 1; color: var(--jw-muted); font-size: 13px; }

@@ -1,7 +1,7 @@
 /**
  * Development only: the sample JasaWeb workspace behind `/demo` (each demo client's projects and invoices,
  * kept in memory) and the sample domain events its buttons send. An event also moves the workspace on (a
- * project advances, an invoice gets paid), so the dashboard has something to refresh.
+ * project advances, an invoice gets paid and its project starts), so the dashboard has something to refresh.
  */
 import type { Identity } from "./auth.ts";
 import type { DomainEvent } from "./schemas.ts";
@@ -86,33 +86,45 @@ export function createDemoWorkspace(now: () => number = Date.now) {
       return actor.role === "client" ? actor.userId : DEFAULT_CLIENT;
     },
 
-    /** A sample domain event of this kind, as the platform would post it; updates the workspace to match. */
-    event(kind: DemoEventKind, actor: Identity): DomainEvent {
+    /**
+     * The sample domain events one press of a `kind` button sends, in order, as the platform would post them;
+     * the workspace is updated to match. Usually one event; paying the invoice of a project that waits for
+     * its payment also moves that project on (`pending_payment` → `in_progress`), so a second event,
+     * `project.status_changed`, follows, as the platform would send it.
+     */
+    events(kind: DemoEventKind, actor: Identity): DomainEvent[] {
       const userId = this.targetOf(actor);
       const n = round(userId);
       const { projects, invoices } = data(userId);
+      const advance = (project: DemoProject, newStatus: string): DomainEvent => {
+        const oldStatus = project.status;
+        project.status = newStatus;
+        return {
+          type: "project.status_changed",
+          data: {
+            userId,
+            projectId: project.id,
+            projectName: project.name,
+            oldStatus,
+            newStatus,
+            updatedBy: actor.name,
+          },
+        };
+      };
       switch (kind) {
         case "project.status_changed": {
           const project = projects[n % projects.length];
-          const oldStatus = project.status;
-          project.status =
-            PROJECT_STATUSES[(PROJECT_STATUSES.indexOf(oldStatus) + 1) % PROJECT_STATUSES.length];
-          return {
-            type: kind,
-            data: {
-              userId,
-              projectId: project.id,
-              projectName: project.name,
-              oldStatus,
-              newStatus: project.status,
-              updatedBy: actor.name,
-            },
-          };
+          const next = (PROJECT_STATUSES.indexOf(project.status) + 1) % PROJECT_STATUSES.length;
+          return [advance(project, PROJECT_STATUSES[next])];
         }
         case "invoice.status_changed": {
-          const invoice = invoices.find((i) => i.status !== "paid") ?? invoices[n % invoices.length];
+          const projectOf = (invoice: DemoInvoice) => projects.find((p) => p.id === invoice.projectId);
+          const unpaid = invoices.filter((i) => i.status !== "paid");
+          // A payment that unblocks a project first; with every invoice paid, one is billed again.
+          const invoice = unpaid.find((i) => projectOf(i)?.status === "pending_payment") ?? unpaid[0] ??
+            invoices[n % invoices.length];
           invoice.status = invoice.status === "paid" ? "pending" : "paid";
-          return {
+          const paid: DomainEvent = {
             type: kind,
             data: {
               userId,
@@ -124,18 +136,21 @@ export function createDemoWorkspace(now: () => number = Date.now) {
               ...(invoice.status === "paid" ? { paidAt: new Date(now()).toISOString() } : {}),
             },
           };
+          const project = projectOf(invoice);
+          if (invoice.status !== "paid" || project?.status !== "pending_payment") return [paid];
+          return [paid, advance(project, "in_progress")];
         }
         case "announcement.published":
-          return {
+          return [{
             type: kind,
             data: {
               title: "Scheduled maintenance",
               message: "The client dashboard will be read-only tonight from 22:00 to 23:00 WIB.",
               priority: "medium",
             },
-          };
+          }];
         case "admin.alert":
-          return {
+          return [{
             type: kind,
             data: {
               event: "demo_alert",
@@ -143,9 +158,9 @@ export function createDemoWorkspace(now: () => number = Date.now) {
               data: { source: "demo" },
               requiresAction: false,
             },
-          };
+          }];
         case "message.sent":
-          return {
+          return [{
             type: kind,
             data: {
               fromUserId: "admin-rina",
@@ -154,7 +169,7 @@ export function createDemoWorkspace(now: () => number = Date.now) {
               subject: "Your design review",
               content: "The homepage mock-ups are ready for your comments.",
             },
-          };
+          }];
       }
     },
   };

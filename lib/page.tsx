@@ -1,9 +1,10 @@
 /**
- * Server-rendered pages with one Preact island: the island is rendered to HTML here, its props are serialised
+ * Server-rendered pages. With one Preact island: the island is rendered to HTML here, its props are serialised
  * into the page, and its hydration entry (built by `lib/bundles.ts`, served under `/islands/`) makes it live in
- * the browser. The entry calls `hydrateIsland()` from `lib/hydrate.ts` with the same component.
+ * the browser. The entry calls `hydrateIsland()` from `lib/hydrate.ts` with the same component. Without one:
+ * plain HTML, no script at all. Every page links the favicon, so no browser asks for a missing one.
  */
-import type { ComponentType } from "preact";
+import type { ComponentType, VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { ISLAND_PROPS_ID, ISLAND_ROOT_ID } from "./hydrate.ts";
 
@@ -36,10 +37,10 @@ export function scriptSafeJson(value: unknown): string {
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
-/** Renders a whole HTML page around one island, ready to hydrate. */
-export function renderIslandPage<P>(page: IslandPage<P>): string {
-  const Island = page.island as ComponentType<Record<string, unknown>>;
-  const body = renderToString(<Island {...(page.props as Record<string, unknown>)} />);
+/** Where every page finds its icon (served by `routes/favicon.ts`). */
+export const FAVICON_URL = "/favicon.svg";
+
+function htmlDocument(page: { title: string; head?: string; lang?: string }, body: string): string {
   return `<!doctype html>
 <html lang="${escapeHtml(page.lang ?? "en")}">
 <head>
@@ -47,13 +48,38 @@ export function renderIslandPage<P>(page: IslandPage<P>): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${escapeHtml(page.title)}</title>
+<link rel="icon" href="${FAVICON_URL}" type="image/svg+xml">
 ${page.head ?? ""}
 </head>
 <body>
-<div id="${ISLAND_ROOT_ID}">${body}</div>
-<script type="application/json" id="${ISLAND_PROPS_ID}">${scriptSafeJson(page.props)}</script>
-<script type="module" src="${islandScriptUrl(page.entry)}"></script>
+${body}
 </body>
 </html>
 `;
+}
+
+/** Renders a whole HTML page around one island, ready to hydrate. */
+export function renderIslandPage<P>(page: IslandPage<P>): string {
+  const Island = page.island as ComponentType<Record<string, unknown>>;
+  const body = renderToString(<Island {...(page.props as Record<string, unknown>)} />);
+  return htmlDocument(
+    page,
+    `<div id="${ISLAND_ROOT_ID}">${body}</div>
+<script type="application/json" id="${ISLAND_PROPS_ID}">${scriptSafeJson(page.props)}</script>
+<script type="module" src="${islandScriptUrl(page.entry)}"></script>`,
+  );
+}
+
+export interface PlainPage {
+  title: string;
+  /** The page's content; it should hold the page's one `<main>`. */
+  body: VNode;
+  /** Extra markup for `<head>` (styles). */
+  head?: string;
+  lang?: string;
+}
+
+/** Renders a whole HTML page with no script: the landing page, the 401, 403 and 404 pages. */
+export function renderPlainPage(page: PlainPage): string {
+  return htmlDocument(page, renderToString(page.body));
 }

@@ -1,13 +1,14 @@
 /**
  * Browser scripts: `/client.js`, `/widget.js` and the island entries under `/islands/`, bundled on first
  * request and cached. Any origin may load them (a module script is fetched with CORS), and browsers revalidate
- * them cheaply by ETag.
+ * them cheaply by ETag. Also the icon (`routes/favicon.ts`).
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { ApiError } from "../lib/api_error.ts";
 import { bundle } from "../lib/bundles.ts";
 import type { AppEnv } from "./env.ts";
+import { faviconRoutes } from "./favicon.ts";
 
 const etags = new Map<string, { source: string; etag: string }>();
 
@@ -43,6 +44,7 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 export const assetRoutes = new Hono<AppEnv>()
+  .route("/", faviconRoutes)
   .get("/client.js", (c) => serveBundle(c, "lib/client.ts"))
   .get("/widget.js", (c) => serveBundle(c, "islands/widget_element.tsx"))
   .get("/islands/:file{[a-z0-9_]+\\.js}", async (c) => {

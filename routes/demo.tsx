@@ -19,6 +19,10 @@ const DEMO_CSS = `<style>
   header jasaweb-notifications { --jw-panel-left: auto; --jw-panel-right: 0; }
   .brand { font-size: 18px; } .spacer { flex: 1; }
   main { max-width: 960px; margin: 0 auto; padding: 24px; }
+  /* The widget's toasts stack in the bottom-right corner (300px wide, 16px in): on a wide screen the content
+     keeps a 340px gutter clear of them; on a narrow one it can scroll clear of a full stack of three. */
+  @media (min-width: 800px) { main { margin: 0 340px 0 max(0px, calc((100% - 340px - 1008px) / 2)); } }
+  @media (max-width: 799.98px) { main { padding-bottom: 280px; } }
   section { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 16px 20px; margin: 16px 0; }
   h1 { font-size: 22px; } h2 { font-size: 16px; margin: 0 0 8px; }
   table { width: 100%; border-collapse: collapse; } th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); }

@@ -101,7 +101,7 @@ Deno.test({
         const item = widget.locator("[part=item]").first();
         await item.waitFor();
         await page.screenshot({ path: await artifactPath("widget-open.png") });
-        await item.getByRole("button", { name: /Mark .* read/ }).click();
+        await item.getByRole("button", { name: /^Mark read: / }).click();
         await badge.waitFor({ state: "hidden", timeout: 2000 });
         const token = await server!.sessionToken(user);
         const list = await fetch(`${server!.url}/api/notifications`, {
