@@ -1,10 +1,11 @@
 /**
- * The real service as a subprocess, started the way production starts it (`deno serve`, optionally
- * `--parallel`), on a free loopback port, with the test secrets of `server.ts`. For multi-process and
- * multi-worker tests: several of these may share one KV file and one relay.
+ * The real service as a subprocess, started the way production starts it (`deno task start`'s command:
+ * scripts/serve.ts with its workers), on a free loopback port, with the test secrets of `server.ts`. For
+ * multi-process and multi-worker tests: several of these may share one KV file and one relay.
  */
 import type { Identity } from "../../lib/auth.ts";
 import { createSocketTokens } from "../../lib/socket_tokens.ts";
+import { V8_FLAGS } from "../../scripts/v8_flags.ts";
 import { TEST_SESSION_SECRET, TEST_WEBHOOK_SECRET, TEST_WS_SECRET } from "./server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -12,12 +13,14 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 export interface ServiceProcessOptions {
   /** Extra environment (`RELAY`, `REDIS_URL`, limits…); it wins over the defaults below. */
   env?: Record<string, string>;
-  /** `deno serve --parallel`, with `DENO_JOBS` workers (2 unless `env.DENO_JOBS` says otherwise). */
+  /** Several workers: 2 unless `env.WORKERS` says otherwise (one worker without it). */
   parallel?: boolean;
   /** `KV_PATH` for the service: a file shared with other processes, or a `http://` denokv URL. */
   kvPath: string;
   /** How long to wait for the service to answer HTTP. */
   startTimeoutMs?: number;
+  /** Runs the service under `prlimit --nofile=<it>` (soft and hard descriptor limit). */
+  nofileLimit?: number;
 }
 
 export interface ServiceProcess {
@@ -42,8 +45,28 @@ export function freePort(): number {
   return port;
 }
 
-/** Starts the service as a subprocess in production mode and resolves once it answers HTTP. */
+/** The command `deno task start` runs (deno.json), with V8 flags from their one source. */
+export function startCommand(): string[] {
+  return [Deno.execPath(), "run", "--allow-all", `--v8-flags=${V8_FLAGS}`, "scripts/serve.ts"];
+}
+
+/**
+ * Starts the service as a subprocess in production mode and resolves once it answers HTTP. A port taken
+ * between `freePort()` and the service's bind (by a test running alongside) is retried on another port.
+ */
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt >= 3) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startOnce(options: ServiceProcessOptions): Promise<ServiceProcess> {
   const port = freePort();
   const env: Record<string, string> = {
     REALTIME_ENV: "production",
@@ -54,14 +77,15 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     LOG_LEVEL: "warn",
     KV_PATH: options.kvPath,
     NO_COLOR: "1",
-    ...(options.parallel ? { DENO_JOBS: "2" } : {}),
+    WORKERS: options.parallel ? "2" : "1",
     ...options.env,
+    HOST: "127.0.0.1",
+    PORT: String(port),
   };
-  const args = ["serve", "--allow-all", "--host", "127.0.0.1", "--port", String(port)];
-  if (options.parallel) args.push("--parallel");
-  args.push("main.ts");
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
+  const command = startCommand();
+  if (options.nofileLimit) command.unshift("prlimit", `--nofile=${options.nofileLimit}`);
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
     cwd: ROOT,
     env,
     stdin: "null",
@@ -105,6 +129,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   for (;;) {
     if (exited) {
       await status;
+      if (/Port \d+ is already in use/.test(text)) throw new PortTakenError(text);
       throw new Error(`Service exited with ${exited.code} before answering:\n${text}`);
     }
     try {
