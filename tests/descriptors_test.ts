@@ -87,7 +87,7 @@ Deno.test("[descriptors] under prlimit --nofile=1024, 1,100 idle connections com
       idle = await flood(service.port, IDLE_CONNECTIONS);
       assert.ok(idle.conns.length > 0);
       await eventually(
-        async () => service.output().includes("Too many open files (os error 24)") || undefined,
+        () => Promise.resolve(service.output().includes("Too many open files (os error 24)") || undefined),
         10_000,
         "a listener failing with EMFILE",
       );
