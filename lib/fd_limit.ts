@@ -1,8 +1,8 @@
 /**
  * The process's descriptor limit (RLIMIT_NOFILE). Every socket holds a descriptor, and past the soft limit
  * accepting fails with EMFILE. Deno has no setrlimit, so libc's `getrlimit`/`setrlimit` are called over FFI
- * (in-process: no helper binary to install, nothing to race); where FFI is not allowed or not supported the
- * limit is read from `/proc/self/limits` and left as it is.
+ * (in-process: no helper binary such as `prlimit` to install, no other process to race); where FFI is not
+ * allowed or not supported the limit is left as it is, and read from `/proc/self/limits` where permitted.
  */
 
 export interface DescriptorLimit {
@@ -22,7 +22,7 @@ const DESCRIPTORS_PER_PROCESS = 64;
 
 /**
  * Descriptors a process needs to hold `maxConnections` sockets in each of its `workers`, with headroom for
- * what each worker holds besides sockets (measured: ~20 a worker, ~40 for the process; see the README).
+ * what each worker holds besides sockets (measured idle: ~13 a worker and ~25 for the process).
  */
 export function descriptorsNeeded(maxConnections: number, workers: number): number {
   return (maxConnections + DESCRIPTORS_PER_WORKER) * workers + DESCRIPTORS_PER_PROCESS;
@@ -36,7 +36,7 @@ function nofileResource(): number | undefined {
 
 const toNumber = (value: bigint) => value > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(value);
 
-/** Reads the limit from `/proc/self/limits`, or undefined where there is none to read. */
+/** Reads the limit from `/proc/self/limits` (Deno lets only `--allow-all` read it), or undefined. */
 export function readDescriptorLimit(): DescriptorLimit | undefined {
   try {
     const line = Deno.readTextFileSync("/proc/self/limits").split("\n").find((l) =>

@@ -31,6 +31,11 @@ export interface KeptListener {
   readonly addr: Deno.NetAddr;
   /** Stops listening for good. Connections already accepted stay with whoever holds them. */
   close(): void;
+  /**
+   * Resolves once closed and its last server has finished, which waits for the connections it accepted (an
+   * open WebSocket keeps it waiting: shutting down does not await this).
+   */
+  readonly closed: Promise<void>;
 }
 
 /** `http://127.0.0.1:8000`, `http://[::1]:8000`. */
@@ -139,6 +144,6 @@ export async function keepListening(options: ListenerOptions): Promise<KeptListe
   }
   port = server.addr.port;
   const addr = server.addr;
-  watch(server).catch((error) => log.error("Listener watch failed", { error }));
-  return { addr, close: () => stop.abort() };
+  const closed = watch(server).catch((error) => log.error("Listener watch failed", { error }));
+  return { addr, close: () => stop.abort(), closed };
 }

@@ -15,7 +15,7 @@ export interface PoolOptions {
   log: Logger;
   /** The worker module (tests put a stand-in speaking the same protocol here). */
   workerUrl?: URL;
-  /** Silence after which a worker that has beaten before is taken for dead (30 s by default). */
+  /** Silence after which a worker is taken for dead (30 s by default), counted from its start. */
   beatTimeoutMs?: number;
 }
 
@@ -41,7 +41,7 @@ interface Slot {
   index: number;
   worker?: Worker;
   built: boolean;
-  lastBeat?: number;
+  lastBeat: number;
   listeningSince?: number;
   failures: number;
   restart?: ReturnType<typeof setTimeout>;
@@ -60,7 +60,7 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
   const beatTimeoutMs = options.beatTimeoutMs ?? 30_000;
   const slots: Slot[] = Array.from(
     { length: options.count },
-    (_, index) => ({ index, built: false, failures: 0 }),
+    (_, index) => ({ index, built: false, lastBeat: Date.now(), failures: 0 }),
   );
   let started = false;
   let stopping = false;
@@ -79,7 +79,8 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
 
   function spawn(slot: Slot) {
     const worker = new Worker(workerUrl, { type: "module", name: `worker-${slot.index}` });
-    Object.assign(slot, { worker, built: false, lastBeat: undefined, listeningSince: undefined });
+    // Counted from now: a worker that never beats (stuck, or gone before its first beat) is found too.
+    Object.assign(slot, { worker, built: false, lastBeat: Date.now(), listeningSince: undefined });
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       if (slot.worker === worker) receive(slot, event.data);
     };
@@ -130,7 +131,10 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
     if (stopping) return;
     if (!started) {
       stopping = true;
-      for (const s of slots) s.worker?.terminate();
+      for (const s of slots) {
+        s.worker?.terminate();
+        s.worker = undefined;
+      }
       rejectReady(new WorkerStartError(`Worker ${slot.index} could not start: ${reason}`, portInUse));
       return;
     }
@@ -144,7 +148,7 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
   const watchdog = setInterval(() => {
     const now = Date.now();
     for (const slot of slots) {
-      if (slot.worker && slot.lastBeat !== undefined && now - slot.lastBeat > beatTimeoutMs) {
+      if (slot.worker && now - slot.lastBeat > beatTimeoutMs) {
         died(slot, `no beat for ${now - slot.lastBeat} ms`);
       }
     }
