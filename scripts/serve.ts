@@ -20,8 +20,11 @@ function fail(message: string): never {
   Deno.exit(1);
 }
 
-/** Raises the descriptor limit, and warns when the sockets the configuration allows cannot fit under it. */
-function prepareDescriptors(log: Logger, maxConnections: number, workers: number) {
+/**
+ * Raises the descriptor limit, and warns when the sockets the configuration allows cannot fit under it.
+ * Returns the soft limit in force, where known.
+ */
+function prepareDescriptors(log: Logger, maxConnections: number, workers: number): number | undefined {
   const outcome = raiseDescriptorLimit();
   if (outcome.problem) {
     log.warn("Descriptor limit not raised", { reason: outcome.problem, limit: outcome.limit?.soft });
@@ -38,12 +41,13 @@ function prepareDescriptors(log: Logger, maxConnections: number, workers: number
       { limit, needed, maxConnections, workers },
     );
   }
+  return limit;
 }
 
 async function runProduction(config: Config, port: number, hosts: string[]) {
   const log = createLogger(config.logLevel, { service: "jasaweb-realtime" });
   guardAgainstCrashes(log);
-  prepareDescriptors(log, config.maxConnections, config.workers);
+  const descriptorLimit = prepareDescriptors(log, config.maxConnections, config.workers);
   const pool = startWorkerPool({ count: config.workers, hosts, port, logLevel: config.logLevel, log });
   let stopping = false;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -57,7 +61,7 @@ async function runProduction(config: Config, port: number, hosts: string[]) {
   }
   try {
     const addresses = await pool.ready;
-    log.info("Service started", { addresses, workers: config.workers });
+    log.info("Service started", { addresses, workers: config.workers, descriptorLimit });
   } catch (error) {
     if (!(error instanceof WorkerStartError)) throw error;
     // The port was free a moment ago at the check; something took it since.

@@ -23,7 +23,7 @@ async function listen() {
       hosts: start.hosts,
       port: start.port,
       reusePort: true,
-      firstBind: "throw",
+      firstBind: start.restart ? "retry" : "throw",
       log,
     });
     listeners = bound.listeners;
@@ -57,7 +57,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
         return;
       }
       post({ type: "built" });
-      if (message.listen) await listen();
+      if (message.restart) await listen();
       return;
     case "listen":
       return await listen();

@@ -2,8 +2,12 @@
 import type { LogLevel } from "../lib/log.ts";
 
 export type ToWorker =
-  /** Build the service; listen at once when `listen`, else wait for a `listen` message. */
-  | { type: "start"; index: number; hosts: string[]; port: number; logLevel: LogLevel; listen: boolean }
+  /**
+   * Build the service. At start-up (`restart: false`) wait for a `listen` message, and report a first bind
+   * that fails; a worker replacing a dead one (`restart: true`) listens at once and keeps retrying its bind
+   * (descriptors may be short just then), as any listener does once it has been bound.
+   */
+  | { type: "start"; index: number; hosts: string[]; port: number; logLevel: LogLevel; restart: boolean }
   | { type: "listen" }
   /** Stop listening, close every socket 1001 `Server shutting down`, then answer `stopped`. */
   | { type: "stop" };

@@ -95,7 +95,7 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
       hosts: [...options.hosts],
       port: options.port,
       logLevel: options.logLevel,
-      listen: started,
+      restart: started,
     });
   }
 

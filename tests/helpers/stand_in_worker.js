@@ -41,7 +41,7 @@ self.onmessage = (event) => {
     setInterval(() => post({ type: "beat" }), 100);
     if (mode === "fail-start") return post({ type: "failed", message: "AddrInUse", portInUse: true });
     post({ type: "built" });
-    if (message.listen) listen();
+    if (message.restart) listen();
   } else if (message.type === "listen") listen();
   else if (message.type === "stop") post({ type: "stopped" });
 };

@@ -5,12 +5,12 @@
  * service accepts as before.
  */
 import assert from "node:assert/strict";
-import { readDescriptorLimit } from "../lib/fd_limit.ts";
-import { eventually } from "./helpers/eventually.ts";
-import { startServiceProcess } from "./helpers/process.ts";
-import { randomUser } from "./helpers/server.ts";
-import { connectWelcomed } from "./helpers/socket.ts";
-import { announcement, postEvent } from "./helpers/webhook.ts";
+import { readDescriptorLimit } from "../../lib/fd_limit.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { startServiceProcess } from "../helpers/process.ts";
+import { randomUser } from "../helpers/server.ts";
+import { connectWelcomed } from "../helpers/socket.ts";
+import { announcement, postEvent } from "../helpers/webhook.ts";
 
 const LIMIT = 1024;
 const IDLE_CONNECTIONS = 1100;
