@@ -3,7 +3,7 @@
  *   deno task start   (deno run --allow-all --v8-flags=--max-semi-space-size=4 scripts/serve.ts)
  *   deno task dev     (deno run --allow-all scripts/serve.ts --dev)
  * First the configuration and the port are checked; either failing prints plain lines (one per problem) and
- * exits 1. Then production raises the descriptor limit and runs one worker per core in this process
+ * exits 1. Then the descriptor limit is raised, and production runs one worker per core in this process
  * (scripts/workers.ts), writing nothing but JSON log lines; development runs the service under a file
  * watcher on loopback (scripts/dev.ts).
  */
@@ -44,8 +44,7 @@ function prepareDescriptors(log: Logger, maxConnections: number, workers: number
   return limit;
 }
 
-async function runProduction(config: Config, port: number, hosts: string[]) {
-  const log = createLogger(config.logLevel, { service: "jasaweb-realtime" });
+async function runProduction(config: Config, port: number, hosts: string[], log: Logger) {
   guardAgainstCrashes(log);
   const descriptorLimit = prepareDescriptors(log, config.maxConnections, config.workers);
   const pool = startWorkerPool({ count: config.workers, hosts, port, logLevel: config.logLevel, log });
@@ -81,5 +80,9 @@ try {
 const optional = dev && !Deno.env.get("HOST") ? DEV_HOSTS.filter((h) => h.includes(":")) : [];
 const check = checkPort(config.hosts, config.port, optional);
 if (!check.ok) fail(check.message);
-if (dev) await runDev(config, check.port, check.hosts);
-else await runProduction(config, check.port, check.hosts);
+const log = createLogger(config.logLevel, { service: "jasaweb-realtime" });
+if (dev) {
+  // Raised here, the limit is inherited by the watched dev server; it is one isolate.
+  prepareDescriptors(log, config.maxConnections, 1);
+  await runDev(config, check.port, check.hosts);
+} else await runProduction(config, check.port, check.hosts, log);
