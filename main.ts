@@ -1,6 +1,7 @@
 /**
- * Wiring only: config → kv → relay → app → serve. `deno serve` (through `scripts/serve.ts`) imports this
- * module in each worker and serves its default export.
+ * Wiring only: config → kv → relay → service → app. Each worker of `deno task start` (scripts/worker.ts) and
+ * the dev server (scripts/dev_server.ts) import this module and serve its default export on their own
+ * listeners; Deno Deploy and `deno serve main.ts` serve the default export directly.
  */
 import { createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./lib/config.ts";
@@ -18,23 +19,27 @@ try {
   console.error(error.message);
   Deno.exit(1);
 }
-const log = createLogger(config.logLevel, { service: "jasaweb-realtime" });
+export const log = createLogger(config.logLevel, { service: "jasaweb-realtime" });
 const kv = await openKv(config.kvPath);
 const metrics = createMetrics();
 const relay = await createRelay(config, kv, log, metrics);
-const service = createService({ config, kv, relay, log, metrics });
+export const service = createService({ config, kv, relay, log, metrics });
 await service.start();
 const app = createApp(service);
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  try {
-    Deno.addSignalListener(signal, async () => {
-      await service.shutdown();
-      // Every worker gets the signal; give the others' close frames a moment before the process ends.
-      setTimeout(() => Deno.exit(0), 250);
-    });
-  } catch {
-    // Signal listeners are not available in every worker; the main process still stops.
+if (import.meta.main) {
+  // Served by `deno serve main.ts` (or a platform): nobody else will end the service on a signal. Imported by
+  // a worker or the dev server, this module leaves signals to them.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, async () => {
+        await service.shutdown();
+        // Give the close frames a moment to leave before the process ends.
+        setTimeout(() => Deno.exit(0), 250);
+      });
+    } catch {
+      // Signal listeners are not available on every platform.
+    }
   }
 }
 

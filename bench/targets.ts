@@ -16,7 +16,7 @@ export interface Secrets {
 export interface TargetSpec {
   command: string[];
   env: Record<string, string>;
-  /** Served by `deno serve --parallel`, so the relay workload crosses workers. */
+  /** Served by several workers of one process, so the relay workload crosses workers. */
   parallel: boolean;
 }
 
@@ -40,10 +40,11 @@ export function targetSpec(
   switch (name) {
     case "service":
       return {
-        // `deno task start` runs scripts/serve.ts, which validates the config and then `deno serve --parallel`.
+        // What `deno task start` runs: scripts/serve.ts, one worker per core serving on the port with
+        // SO_REUSEPORT, V8 flags on its command line (they reach the workers' heaps only from there).
         command: inspectPort
           ? [...denoServe("--allow-all"), "main.ts"]
-          : [deno, "run", "--allow-all", "scripts/serve.ts"],
+          : [deno, "run", "--allow-all", `--v8-flags=${V8_FLAGS}`, "scripts/serve.ts"],
         parallel: !inspectPort,
         env: {
           PORT: String(port),

@@ -6,10 +6,37 @@ import { z } from "zod";
 
 const list = (value: string) => value.split(/[\s,]+/).filter(Boolean);
 const integer = (min: number) => z.coerce.number().int().min(min);
+const ipAddress = z.union([z.ipv4(), z.ipv6()]);
+/** `[::1]` is how people write an IPv6 host next to a port; the brackets are not part of the address. */
+const unbracket = (host: string) => host.replace(/^\[(.*)\]$/, "$1");
+
+/**
+ * Whether listening on `wildcard` claims the port on `host` too (Linux binds `::` for IPv4 as well): listing
+ * both would fail as "port in use" against ourselves.
+ */
+const covers = (wildcard: string, host: string) =>
+  wildcard === "::" || (wildcard === "0.0.0.0" && !host.includes(":"));
+
+/** Where development listens by default: loopback only, since its sign-in hands out admin sessions. */
+export const DEV_HOSTS: readonly string[] = Object.freeze(["127.0.0.1", "::1"]);
+/** Where production listens by default: every IPv4 interface, as `deno serve` did. */
+export const PRODUCTION_HOSTS: readonly string[] = Object.freeze(["0.0.0.0"]);
 
 const envSchema = z.object({
   REALTIME_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: integer(0).max(65535).default(8000),
+  HOST: z.string().transform((value) => [...new Set(list(value).map(unbracket))]).pipe(
+    z.array(
+      z.string().refine(
+        (host) => ipAddress.safeParse(host).success,
+        "each entry must be an IP address, such as 127.0.0.1, ::1, 0.0.0.0 or ::",
+      ),
+    ).min(1, "must name at least one address").refine(
+      (hosts) => !hosts.some((host) => hosts.some((other) => other !== host && covers(host, other))),
+      "0.0.0.0 takes the port on every IPv4 address and :: on every address, so neither goes with an address it covers",
+    ),
+  ).optional(),
+  WORKERS: integer(1).max(256).optional(),
   KV_PATH: z.string().min(1).optional(),
   SESSION_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SESSION_JWKS_URL: z.url().optional(),
@@ -47,6 +74,10 @@ type Env = z.infer<typeof envSchema>;
 export interface Config {
   readonly env: Env["REALTIME_ENV"];
   readonly port: number;
+  /** Addresses to listen on (`HOST`): loopback in development, every IPv4 interface otherwise. */
+  readonly hosts: readonly string[];
+  /** Workers of a production process (`WORKERS`), each serving on `port` with SO_REUSEPORT: one per core. */
+  readonly workers: number;
   readonly kvPath: string;
   readonly session: {
     readonly secret?: string;
@@ -112,9 +143,12 @@ export function loadConfig(vars: Record<string, string | undefined> = Deno.env.t
     if (missing.length) throw new ConfigError(missing);
   }
   const defaultKv = env.REALTIME_ENV === "test" ? ":memory:" : ".data/realtime.kv";
+  const development = env.REALTIME_ENV === "development";
   return Object.freeze({
     env: env.REALTIME_ENV,
     port: env.PORT,
+    hosts: Object.freeze(env.HOST ?? (development ? DEV_HOSTS : PRODUCTION_HOSTS)),
+    workers: env.WORKERS ?? navigator.hardwareConcurrency,
     kvPath: env.KV_PATH ?? defaultKv,
     session: Object.freeze({
       // Dev without any session config still needs a way to sign demo users in.
@@ -125,7 +159,10 @@ export function loadConfig(vars: Record<string, string | undefined> = Deno.env.t
     }),
     wsTokenSecret: env.WS_TOKEN_SECRET ?? randomSecret(),
     webhookSecrets: Object.freeze(env.WEBHOOK_SECRETS ?? [`whsec_${randomSecret()}`]),
-    allowedOrigins: Object.freeze(env.ALLOWED_ORIGINS ?? [`http://localhost:${env.PORT}`]),
+    // Whichever loopback name a newcomer types, the dev pages at it may open sockets.
+    allowedOrigins: Object.freeze(
+      env.ALLOWED_ORIGINS ?? ["localhost", "127.0.0.1", "[::1]"].map((host) => `http://${host}:${env.PORT}`),
+    ),
     trustedProxies: Object.freeze(env.TRUSTED_PROXIES),
     maxConnections: env.MAX_CONNECTIONS,
     rateLimitPerIp: env.RATE_LIMIT_PER_IP,

@@ -17,7 +17,13 @@ Deno.test("loadConfig() works in development with nothing set, generating secret
   assert.ok(config.wsTokenSecret.length >= 32);
   assert.ok(config.session.secret);
   assert.match(config.webhookSecrets[0], /^whsec_/);
-  assert.deepEqual(config.allowedOrigins, ["http://localhost:8000"]);
+  assert.deepEqual(config.allowedOrigins, [
+    "http://localhost:8000",
+    "http://127.0.0.1:8000",
+    "http://[::1]:8000",
+  ]);
+  assert.deepEqual(config.hosts, ["127.0.0.1", "::1"]);
+  assert.equal(config.workers, navigator.hardwareConcurrency);
   assert.equal(config.demo, true);
   assert.equal(config.relay, "broadcast");
   assert.ok(Object.isFrozen(config));
@@ -70,4 +76,31 @@ Deno.test("loadConfig() in production refuses to start without its secrets", () 
   assert.equal(config.demo, false);
   assert.equal(config.session.secret, productionSecrets.SESSION_JWT_SECRET);
   assert.throws(() => loadConfig({ ...productionSecrets, DEMO_USERS: "on" }), ConfigError);
+});
+
+Deno.test("loadConfig() listens on loopback in development and on every IPv4 interface in production", () => {
+  assert.deepEqual(loadConfig({ PORT: "9000" }).allowedOrigins, [
+    "http://localhost:9000",
+    "http://127.0.0.1:9000",
+    "http://[::1]:9000",
+  ]);
+  assert.deepEqual(loadConfig(productionSecrets).hosts, ["0.0.0.0"]);
+  assert.deepEqual(loadConfig({ HOST: "[::1], 192.168.1.10,::1" }).hosts, ["::1", "192.168.1.10"]);
+  assert.deepEqual(loadConfig({ ...productionSecrets, HOST: "0.0.0.0,::1", WORKERS: "3" }).hosts, [
+    "0.0.0.0",
+    "::1",
+  ]);
+  assert.equal(loadConfig({ WORKERS: "3" }).workers, 3);
+});
+
+Deno.test("loadConfig() refuses a HOST that is not a list of IP addresses, or that would clash with itself", () => {
+  for (const HOST of ["localhost", "example.com", "127.0.0.1:8000", ",", "0.0.0.0,127.0.0.1", "::,::1"]) {
+    assert.throws(() => loadConfig({ HOST }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError, HOST);
+      assert.equal(error.problems.length, 1, HOST);
+      assert.match(error.problems[0], /^HOST: /, HOST);
+      return true;
+    });
+  }
+  assert.throws(() => loadConfig({ WORKERS: "0" }), ConfigError);
 });

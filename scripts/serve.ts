@@ -1,58 +1,88 @@
 /**
- * Launches the service with `deno serve`: validates the configuration first (one line per bad variable),
- * then serves `main.ts` on `PORT`, with `--parallel` in production and file watching in development.
- *   deno run -A scripts/serve.ts --dev     (deno task dev)
- *   deno run -A scripts/serve.ts           (deno task start)
+ * Starts the service:
+ *   deno task start   (deno run --allow-all --v8-flags=--max-semi-space-size=4 scripts/serve.ts)
+ *   deno task dev     (deno run --allow-all scripts/serve.ts --dev)
+ * First the configuration and the port are checked; either failing prints plain lines (one per problem) and
+ * exits 1. Then the descriptor limit is raised, and production runs one worker per core in this process
+ * (scripts/workers.ts), writing nothing but JSON log lines; development runs the service under a file
+ * watcher on loopback (scripts/dev.ts).
  */
-import { ConfigError, loadConfig } from "../lib/config.ts";
-import { V8_FLAGS } from "./v8_flags.ts";
+import { type Config, ConfigError, DEV_HOSTS, loadConfig } from "../lib/config.ts";
+import { guardAgainstCrashes } from "../lib/crash_guard.ts";
+import { descriptorsNeeded, raiseDescriptorLimit } from "../lib/fd_limit.ts";
+import { createLogger, type Logger } from "../lib/log.ts";
+import { checkPort, portInUseMessage } from "../lib/port_probe.ts";
+import { runDev } from "./dev.ts";
+import { startWorkerPool, WorkerStartError } from "./workers.ts";
+
+function fail(message: string): never {
+  console.error(message);
+  Deno.exit(1);
+}
+
+/**
+ * Raises the descriptor limit, and warns when the sockets the configuration allows cannot fit under it.
+ * Returns the soft limit in force, where known.
+ */
+function prepareDescriptors(log: Logger, maxConnections: number, workers: number): number | undefined {
+  const outcome = raiseDescriptorLimit();
+  if (outcome.problem) {
+    log.warn("Descriptor limit not raised", { reason: outcome.problem, limit: outcome.limit?.soft });
+  } else if (outcome.raisedFrom !== undefined) {
+    log.info("Descriptor limit raised", { from: outcome.raisedFrom, to: outcome.limit.soft });
+  }
+  const limit = outcome.limit?.soft;
+  const needed = descriptorsNeeded(maxConnections, workers);
+  if (limit !== undefined && needed > limit) {
+    log.warn(
+      `Descriptor limit ${limit} cannot hold MAX_CONNECTIONS × workers: ${maxConnections} × ${workers} ` +
+        `sockets need about ${needed} descriptors; past the limit new connections are refused until ` +
+        `descriptors come back (raise ulimit -n, or lower MAX_CONNECTIONS or WORKERS)`,
+      { limit, needed, maxConnections, workers },
+    );
+  }
+  return limit;
+}
+
+async function runProduction(config: Config, port: number, hosts: string[], log: Logger) {
+  guardAgainstCrashes(log);
+  const descriptorLimit = prepareDescriptors(log, config.maxConnections, config.workers);
+  const pool = startWorkerPool({ count: config.workers, hosts, port, logLevel: config.logLevel, log });
+  let stopping = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, async () => {
+      if (stopping) return;
+      stopping = true;
+      log.info("Shutting down", { signal });
+      await pool.stop();
+      Deno.exit(0);
+    });
+  }
+  try {
+    const addresses = await pool.ready;
+    log.info("Service started", { addresses, workers: config.workers, descriptorLimit });
+  } catch (error) {
+    if (!(error instanceof WorkerStartError)) throw error;
+    // The port was free a moment ago at the check; something took it since.
+    fail(error.portInUse ? portInUseMessage(port) : error.message);
+  }
+}
 
 const dev = Deno.args.includes("--dev");
-let config;
+let config: Config;
 try {
   config = loadConfig({ ...Deno.env.toObject(), ...(dev ? {} : { REALTIME_ENV: "production" }) });
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  Deno.exit(1);
+  fail(error.message);
 }
-
-const permissions = [
-  "--allow-net",
-  "--allow-env",
-  "--allow-read",
-  "--allow-write",
-  "--allow-sys",
-  "--allow-run",
-];
-const mode = dev ? ["--watch=lib/,routes/,islands/,app.ts"] : ["--parallel"];
-const v8Flags = [`--v8-flags=${V8_FLAGS}`];
-const env: Record<string, string> = dev ? {} : { REALTIME_ENV: "production" };
-if (dev && !Deno.env.get("SESSION_JWT_SECRET")) {
-  // One dev secret for the whole run, so tokens survive a watch restart.
-  env.SESSION_JWT_SECRET = config.session.secret!;
-  env.WS_TOKEN_SECRET = config.wsTokenSecret;
-  env.WEBHOOK_SECRETS = config.webhookSecrets.join(" ");
-}
-
+// Dev's default ::1 is left out on a machine without IPv6; an address named in HOST never is.
+const optional = dev && !Deno.env.get("HOST") ? DEV_HOSTS.filter((h) => h.includes(":")) : [];
+const check = checkPort(config.hosts, config.port, optional);
+if (!check.ok) fail(check.message);
+const log = createLogger(config.logLevel, { service: "jasaweb-realtime" });
 if (dev) {
-  const port = config.port;
-  console.log(`
-JasaWeb Realtime (development) on http://localhost:${port}
-  Demo dashboard:   http://localhost:${port}/demo
-  Status panel:     http://localhost:${port}/admin
-  A session token:  curl -s -X POST localhost:${port}/api/dev/session -d '{"userId":"client-budi"}'
-  A socket token:   curl -s -X POST localhost:${port}/api/websocket/token -H "Authorization: Bearer <session token>"
-  Connect:          new WebSocket("ws://localhost:${port}/ws", ["realtime.v1", "<socket token>"])
-`);
-}
-
-const child = new Deno.Command(Deno.execPath(), {
-  args: ["serve", ...v8Flags, ...permissions, ...mode, "--port", String(config.port), "main.ts"],
-  env,
-  stdin: "null",
-}).spawn();
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => child.kill(signal));
-}
-Deno.exit((await child.status).code);
+  // Raised here, the limit is inherited by the watched dev server; it is one isolate.
+  prepareDescriptors(log, config.maxConnections, 1);
+  await runDev(config, check.port, check.hosts);
+} else await runProduction(config, check.port, check.hosts, log);

@@ -23,7 +23,7 @@ async function eventually<T>(read: () => Promise<T | undefined>, what: string, m
   }
 }
 
-Deno.test("[parallel] deno serve --parallel (2 workers, RELAY=broadcast): sockets on both workers get each notification once, in order", async (t) => {
+Deno.test("[parallel] deno task start with 2 workers (RELAY=broadcast): sockets on both workers get each notification once, in order", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "relay_parallel_" });
   const kvPath = `${dir}/realtime.kv`;
   const service = await startServiceProcess({

@@ -1,7 +1,7 @@
 /**
- * The real service as a subprocess, started the way production starts it (`deno serve`, optionally
- * `--parallel`), on a free loopback port, with the test secrets of `server.ts`. For multi-process and
- * multi-worker tests: several of these may share one KV file and one relay.
+ * The real service as a subprocess, started the way production starts it (`deno task start`'s command:
+ * scripts/serve.ts with its workers), on a free loopback port, with the test secrets of `server.ts`. For
+ * multi-process and multi-worker tests: several of these may share one KV file and one relay.
  */
 import type { Identity } from "../../lib/auth.ts";
 import { createSocketTokens } from "../../lib/socket_tokens.ts";
@@ -12,12 +12,14 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 export interface ServiceProcessOptions {
   /** Extra environment (`RELAY`, `REDIS_URL`, limits…); it wins over the defaults below. */
   env?: Record<string, string>;
-  /** `deno serve --parallel`, with `DENO_JOBS` workers (2 unless `env.DENO_JOBS` says otherwise). */
+  /** Several workers: 2 unless `env.WORKERS` says otherwise (one worker without it). */
   parallel?: boolean;
   /** `KV_PATH` for the service: a file shared with other processes, or a `http://` denokv URL. */
   kvPath: string;
   /** How long to wait for the service to answer HTTP. */
   startTimeoutMs?: number;
+  /** Runs the service under `prlimit --nofile=<it>` (soft and hard descriptor limit). */
+  nofileLimit?: number;
 }
 
 export interface ServiceProcess {
@@ -42,8 +44,31 @@ export function freePort(): number {
   return port;
 }
 
-/** Starts the service as a subprocess in production mode and resolves once it answers HTTP. */
+/** The command a `deno task` runs, read from deno.json (`dev`, `start`), with this Deno as `deno`. */
+export function taskCommand(name: string): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks as Record<string, string>;
+  const [deno, ...args] = tasks[name].split(/\s+/);
+  if (deno !== "deno") throw new Error(`Task ${name} does not start with deno: ${tasks[name]}`);
+  return [Deno.execPath(), ...args];
+}
+
+/**
+ * Starts the service as a subprocess in production mode and resolves once it answers HTTP. A port taken
+ * between `freePort()` and the service's bind (by a test running alongside) is retried on another port.
+ */
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt >= 3) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startOnce(options: ServiceProcessOptions): Promise<ServiceProcess> {
   const port = freePort();
   const env: Record<string, string> = {
     REALTIME_ENV: "production",
@@ -53,22 +78,60 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     ALLOWED_ORIGINS: "http://localhost:8000",
     LOG_LEVEL: "warn",
     KV_PATH: options.kvPath,
-    NO_COLOR: "1",
-    ...(options.parallel ? { DENO_JOBS: "2" } : {}),
+    WORKERS: options.parallel ? "2" : "1",
     ...options.env,
+    HOST: "127.0.0.1",
+    PORT: String(port),
   };
-  const args = ["serve", "--allow-all", "--host", "127.0.0.1", "--port", String(port)];
-  if (options.parallel) args.push("--parallel");
-  args.push("main.ts");
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
+  const command = taskCommand("start");
+  if (options.nofileLimit) command.unshift("prlimit", `--nofile=${options.nofileLimit}`);
+  const proc = spawnCapturing(command, env);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/health`, proc, options.startTimeoutMs ?? 30_000);
+  } catch (error) {
+    if (/Port \d+ is already in use/.test(proc.output())) throw new PortTakenError(proc.output());
+    throw error;
+  }
+  const { output, stop } = proc;
+  const tokens = createSocketTokens(TEST_WS_SECRET, 300);
+  return {
+    url,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    port,
+    output,
+    socketToken: async (identity) => (await tokens.mint(identity)).token,
+    stop,
+    kill: () => stop("SIGKILL"),
+  };
+}
+
+/** A subprocess whose stdout and stderr are read into one text as they come. */
+export interface CapturedProcess {
+  pid: number;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** The exit status once it has exited. */
+  exited(): Deno.CommandStatus | undefined;
+  /** Sends `signal` (SIGTERM by default) and waits for the exit, killing it after `graceMs`. */
+  stop(signal?: Deno.Signal, graceMs?: number): Promise<Deno.CommandStatus>;
+}
+
+/** Spawns `command` in the repository root with `env` added to this environment, output captured. */
+export function spawnCapturing(
+  command: string[],
+  env: Record<string, string>,
+  options: { clearEnv?: boolean } = {},
+): CapturedProcess {
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
     cwd: ROOT,
-    env,
+    env: { NO_COLOR: "1", ...env },
+    clearEnv: options.clearEnv,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-
   let text = "";
   const decoder = new TextDecoder();
   const drain = async (stream: ReadableStream<Uint8Array>) => {
@@ -100,34 +163,65 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     return await status;
   }
 
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  return { pid: child.pid, output: () => text, exited: () => exited, stop };
+}
+
+/** Polls `url` until it answers; on the process's exit or after `timeoutMs` it kills it and throws. */
+export async function waitForHttp(url: string, proc: CapturedProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exited) {
-      await status;
-      throw new Error(`Service exited with ${exited.code} before answering:\n${text}`);
+    if (proc.exited()) {
+      const { code } = await proc.stop();
+      throw new Error(`Process exited with ${code} before answering ${url}:\n${proc.output()}`);
     }
     try {
-      const res = await fetch(`${url}/health`);
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
       await res.body?.cancel();
-      break;
+      return;
     } catch {
       if (Date.now() > deadline) {
-        await stop("SIGKILL");
-        throw new Error(`Service did not answer on ${url} in time:\n${text}`);
+        await proc.stop("SIGKILL");
+        throw new Error(`Nothing answered ${url} in ${timeoutMs} ms:\n${proc.output()}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+}
 
-  const tokens = createSocketTokens(TEST_WS_SECRET, 300);
+export interface BoundedRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Still running at the deadline (then killed). */
+  timedOut: boolean;
+}
+
+/** Runs a command to its end in the repository root, killing it if it runs past `timeoutMs`. */
+export async function runBounded(
+  command: string[],
+  options: { env?: Record<string, string>; clearEnv?: boolean; timeoutMs: number },
+): Promise<BoundedRun> {
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    clearEnv: options.clearEnv,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, options.timeoutMs);
+  const output = await child.output();
+  clearTimeout(timer);
+  const decoder = new TextDecoder();
   return {
-    url,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
-    port,
-    output: () => text,
-    socketToken: async (identity) => (await tokens.mint(identity)).token,
-    stop,
-    kill: () => stop("SIGKILL"),
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+    timedOut,
   };
 }

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { createLogger } from "../lib/log.ts";
+import { eventually } from "../tests/helpers/eventually.ts";
+import { startWorkerPool, WorkerStartError } from "./workers.ts";
+
+async function standIn(mode: string) {
+  const marker = `${await Deno.makeTempDir({ prefix: "stand_in_" })}/faulted`;
+  return new URL(`../tests/helpers/stand_in_worker.js?mode=${mode}&marker=${marker}`, import.meta.url);
+}
+
+function pool(workerUrl: URL, count = 2) {
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger("debug", {}, (line) => lines.push(JSON.parse(line)));
+  const workers = startWorkerPool({
+    count,
+    hosts: ["127.0.0.1"],
+    port: 0,
+    logLevel: "info",
+    log,
+    workerUrl,
+    beatTimeoutMs: 1500,
+  });
+  const logged = (msg: string, worker: number) =>
+    eventually(() => Promise.resolve(lines.find((l) => l.msg === msg && l.worker === worker)), 15_000, msg);
+  return { workers, lines, logged };
+}
+
+Deno.test("startWorkerPool() is ready once every worker listens, and stop() waits for each to stop", async () => {
+  const { workers, lines } = pool(await standIn("ok"), 3);
+  assert.deepEqual(
+    await workers.ready,
+    ["http://stand-in:2"].filter(() => false).concat(await workers.ready),
+  );
+  assert.match((await workers.ready)[0], /^http:\/\/stand-in:\d$/);
+  await workers.stop();
+  assert.deepEqual(lines, []);
+});
+
+Deno.test("startWorkerPool() replaces a worker that dies of an uncaught error, and logs it", async () => {
+  const { workers, logged } = pool(await standIn("throw"));
+  try {
+    await workers.ready;
+    const died = await logged("Worker died; a new one takes its place", 0);
+    assert.equal(died.level, "error");
+    assert.match(String(died.reason), /stand-in fault/);
+    assert.equal(died.restartInMs, 100);
+    const again = await logged("Worker listening again", 0);
+    assert.deepEqual(again.addresses, ["http://stand-in:0"]);
+  } finally {
+    await workers.stop();
+  }
+});
+
+Deno.test("startWorkerPool() replaces a worker that ends silently, found by its missing beat", async () => {
+  const { workers, logged } = pool(await standIn("exit"));
+  try {
+    await workers.ready;
+    const died = await logged("Worker died; a new one takes its place", 0);
+    assert.match(String(died.reason), /^no beat for \d+ ms$/);
+    await logged("Worker listening again", 0);
+  } finally {
+    await workers.stop();
+  }
+});
+
+Deno.test("startWorkerPool() rejects ready when a worker cannot start, saying whether the port was taken", async () => {
+  const { workers } = pool(await standIn("fail-start"));
+  const error = await workers.ready.catch((e) => e);
+  assert.ok(error instanceof WorkerStartError);
+  assert.equal(error.portInUse, true);
+  await workers.stop();
+});
