@@ -11,6 +11,7 @@ import AdminPanel, { type AdminPanelProps } from "../islands/AdminPanel.tsx";
 import type { Identity } from "../lib/auth.ts";
 import { DEMO_USERS } from "../lib/demo_users.ts";
 import { renderIslandPage } from "../lib/page.tsx";
+import { pageNonce } from "../middleware/security_headers.ts";
 import type { Service } from "../lib/service.ts";
 import type { AppEnv } from "./env.ts";
 import { serviceHealth } from "./health.ts";
@@ -39,8 +40,15 @@ td, th { text-align: left; padding: 4px 8px; border-top: 1px solid #eef0f4; }
 button { cursor: pointer; }
 `;
 
-/** A plain page without an island: the 401 and 403 answers. */
-function plainPage(title: string, body: ComponentChildren, script?: string): string {
+/**
+ * A plain page without an island: the 401 and 403 answers. An inline `script` runs only with the response's
+ * CSP nonce (`pageNonce`).
+ */
+function plainPage(
+  title: string,
+  body: ComponentChildren,
+  script?: { source: string; nonce: string },
+): string {
   return `<!doctype html>${
     renderToString(
       <html lang="en">
@@ -52,7 +60,9 @@ function plainPage(title: string, body: ComponentChildren, script?: string): str
         </head>
         <body>
           {body}
-          {script && <script type="module" dangerouslySetInnerHTML={{ __html: script }} />}
+          {script && (
+            <script type="module" nonce={script.nonce} dangerouslySetInnerHTML={{ __html: script.source }} />
+          )}
         </body>
       </html>,
     )
@@ -72,7 +82,8 @@ for (const button of document.querySelectorAll("button[data-user]")) {
   });
 }`;
 
-function signInPage(demo: boolean): string {
+/** The 401 page; `nonce` is the response's CSP nonce, for the dev sign-in script. */
+function signInPage(demo: boolean, nonce: string): string {
   return plainPage(
     "Sign in · JasaWeb Realtime",
     <main class="card">
@@ -91,7 +102,7 @@ function signInPage(demo: boolean): string {
         </section>
       )}
     </main>,
-    demo ? DEV_SIGN_IN : undefined,
+    demo ? { source: DEV_SIGN_IN, nonce } : undefined,
   );
 }
 
@@ -125,7 +136,7 @@ export const adminPageRoutes = new Hono<AppEnv>().get("/admin", async (c) => {
   try {
     identity = await service.verifySession(getCookie(c, "auth_token"));
   } catch {
-    return c.html(signInPage(service.config.demo), 401);
+    return c.html(signInPage(service.config.demo, pageNonce(c)), 401);
   }
   if (identity.role !== "admin") return c.html(forbiddenPage(identity), 403);
   return c.html(renderIslandPage({
