@@ -3,25 +3,8 @@ import type { Stream } from "./keys.ts";
 import { openKv } from "./kv.ts";
 import { SCAN_BUDGET } from "./notification_list.ts";
 import { READ_STATE_CAP } from "./read_marks.ts";
-import { createNotificationStore, type NotificationDraft, type NotificationView } from "./notifications.ts";
-
-const draft = (stream: Stream, n: number): NotificationDraft => ({
-  stream,
-  type: stream === "all" ? "system_announcement" : "user_message",
-  title: `Notification ${n}`,
-  message: "m",
-  data: { n },
-});
-
-/** Appends `count` notifications to `stream` in commits of 300 (KV allows 1000 mutations a commit). */
-async function fill(store: ReturnType<typeof createNotificationStore>, stream: Stream, count: number) {
-  const ids: string[] = [];
-  for (let i = 0; i < count; i += 300) {
-    const drafts = Array.from({ length: Math.min(300, count - i) }, (_, j) => draft(stream, i + j + 1));
-    ids.push(...(await store.append(drafts)).notifications.map((n) => n.id));
-  }
-  return ids;
-}
+import { createNotificationStore, type NotificationView } from "./notifications.ts";
+import { fillStream } from "../tests/helpers/stored.ts";
 
 async function withStore(
   body: (
@@ -42,8 +25,8 @@ async function withStore(
 
 Deno.test("store.list() unread after read-all reads no notification, whatever the stream's length", async () => {
   await withStore(async (store) => {
-    await fill(store, "all", 3000);
-    await fill(store, "user:u1", 20);
+    await fillStream(store, "all", 3000);
+    await fillStream(store, "user:u1", 20);
     const before = await store.list("u1", "client", { unread: true });
     assert.equal(before.unreadCount, 3020);
     assert.equal(await store.markAllRead("u1", "client"), 3020);
@@ -55,7 +38,7 @@ Deno.test("store.list() unread after read-all reads no notification, whatever th
     // Two read marks and one empty probe per stream above its mark: nothing of the 3,020 stored.
     assert.ok(after.examined <= 4, `examined ${after.examined}`);
 
-    await fill(store, "all", 5);
+    await fillStream(store, "all", 5);
     const fresh = await store.list("u1", "client", { unread: true });
     assert.deepEqual(fresh.items.map((n) => n.data.n), [5, 4, 3, 2, 1]);
     assert.equal(fresh.unreadCount, 5);
@@ -68,11 +51,13 @@ Deno.test("store.list() past its scan budget ends early; following nextCursor yi
     const streams: Stream[] = ["user:a1", "all", "role:admin"];
     // 51 older notifications in each stream, then 199 newer ones in each, read one by one: the newest 597
     // across the streams are read, so an unread scan must step over all of them first.
-    for (const stream of streams) await fill(store, stream, 51);
+    for (const stream of streams) await fillStream(store, stream, 51);
     clock.now += 1000;
     for (const stream of streams) {
       clock.now += 1000;
-      for (const id of await fill(store, stream, 199)) assert.ok(await store.markRead("a1", "admin", id));
+      for (const id of await fillStream(store, stream, 199)) {
+        assert.ok(await store.markRead("a1", "admin", id));
+      }
     }
     const seen: NotificationView[] = [];
     let cursor: string | undefined;
@@ -99,7 +84,7 @@ Deno.test("store.list() past its scan budget ends early; following nextCursor yi
 
 Deno.test("store.markRead() keeps at most READ_STATE_CAP read states above the mark by folding the older half", async (t) => {
   await withStore(async (store, kv) => {
-    const ids = await fill(store, "user:u2", 500);
+    const ids = await fillStream(store, "user:u2", 500);
     const statesAboveMark = async () => {
       const mark = (await kv.get<{ seq: number }>(["read_marks", "u2", "user:u2"])).value?.seq ?? 0;
       let count = 0;
@@ -136,9 +121,9 @@ Deno.test("store.markRead() keeps at most READ_STATE_CAP read states above the m
 
 Deno.test("store.list() skips expired notifications still in KV without reading them one by one", async () => {
   await withStore(async (store, _kv, clock) => {
-    await fill(store, "all", 1200);
+    await fillStream(store, "all", 1200);
     clock.now += 2000; // all of those have expired (KV deletes them later)
-    await fill(store, "all", 10);
+    await fillStream(store, "all", 10);
     const page = await store.list("u3", "client", { limit: 100 });
     assert.equal(page.items.length, 10);
     assert.equal(page.nextCursor, null);
@@ -150,10 +135,10 @@ Deno.test("store.list() skips expired notifications still in KV without reading 
 
 Deno.test("store.list() counts unread exactly when notifications above the mark expired, and for old marks", async (t) => {
   await withStore(async (store, kv, clock) => {
-    const old = await fill(store, "user:u4", 30);
+    const old = await fillStream(store, "user:u4", 30);
     await store.markRead("u4", "client", old[29]);
     clock.now += 600;
-    const fresh = await fill(store, "user:u4", 10);
+    const fresh = await fillStream(store, "user:u4", 10);
     for (const id of fresh.slice(0, 4)) await store.markRead("u4", "client", id);
 
     await t.step("the mark's count, while nothing above the mark has expired", async () => {

@@ -5,20 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { signSessionToken } from "../lib/demo_users.ts";
+import { cspViolations, recordCspViolations } from "./helpers/csp.ts";
 import { launchBrowser, skipBrowserTests } from "./helpers/browser.ts";
 import { startServiceProcess } from "./helpers/process.ts";
 import { randomUser, TEST_SESSION_SECRET } from "./helpers/server.ts";
 import { connectWelcomed, type TestSocket } from "./helpers/socket.ts";
-
-/** Records every CSP violation a page reports, from before its first script runs. */
-const RECORD_CSP_VIOLATIONS = () => {
-  const seen: string[] = [];
-  (globalThis as unknown as { cspViolations: string[] }).cspViolations = seen;
-  document.addEventListener(
-    "securitypolicyviolation",
-    (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`),
-  );
-};
 
 Deno.test({
   name:
@@ -39,7 +30,7 @@ Deno.test({
     try {
       const admin = await signSessionToken(TEST_SESSION_SECRET, randomUser("admin"));
       await browser.context.addCookies([{ name: "auth_token", value: admin, url: service.url }]);
-      await browser.context.addInitScript(RECORD_CSP_VIOLATIONS);
+      await browser.context.addInitScript(recordCspViolations);
       const page = await browser.context.newPage();
       const figure = '[data-metric="activeConnections"]';
 
@@ -74,10 +65,7 @@ Deno.test({
       });
 
       await t.step("under the page's CSP nothing was blocked, and no origin was refused", async () => {
-        const csp = await page.evaluate(() =>
-          (globalThis as unknown as { cspViolations: string[] }).cspViolations
-        );
-        assert.deepEqual(csp, []);
+        assert.deepEqual(await cspViolations(page), []);
         assert.doesNotMatch(service.output(), /Origin refused/);
       });
     } finally {

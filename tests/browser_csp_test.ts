@@ -5,18 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { DEMO_USERS } from "../lib/demo_users.ts";
+import { cspViolations, recordCspViolations } from "./helpers/csp.ts";
 import { launchBrowser, skipBrowserTests } from "./helpers/browser.ts";
 import { startTestServer } from "./helpers/server.ts";
-
-/** Records every CSP violation a page reports, from before its first script runs. */
-const RECORD_CSP_VIOLATIONS = () => {
-  const seen: string[] = [];
-  (globalThis as unknown as { cspViolations: string[] }).cspViolations = seen;
-  document.addEventListener(
-    "securitypolicyviolation",
-    (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`),
-  );
-};
 
 Deno.test({
   name: "[browser] CSP: /demo's widget and /admin work with no violation; /admin cannot be framed",
@@ -35,7 +26,7 @@ Deno.test({
     );
     const browser = await launchBrowser();
     try {
-      await browser.context.addInitScript(RECORD_CSP_VIOLATIONS);
+      await browser.context.addInitScript(recordCspViolations);
       const page = await browser.context.newPage();
       const problems: string[] = [];
       page.on("pageerror", (error) => problems.push(`pageerror ${error.message}`));
@@ -45,8 +36,6 @@ Deno.test({
           problems.push(`console ${message.text()}`);
         }
       });
-      const violations = () =>
-        page.evaluate(() => (globalThis as unknown as { cspViolations: string[] }).cspViolations);
       const widgetStatus = () =>
         page.waitForFunction(
           () =>
@@ -63,7 +52,7 @@ Deno.test({
         await widgetStatus();
         await page.click('button[data-event="announcement.published"]');
         await page.locator("jasaweb-notifications [part=toast]").first().waitFor({ timeout: 5000 });
-        assert.deepEqual(await violations(), []);
+        assert.deepEqual(await cspViolations(page), []);
       });
 
       await t.step(
@@ -74,7 +63,7 @@ Deno.test({
           const admin = DEMO_USERS.find((u) => u.role === "admin")!;
           await page.click(`button[data-user="${admin.userId}"]`);
           await page.waitForSelector('[data-link="live"]', { timeout: 10_000 });
-          assert.deepEqual(await violations(), []);
+          assert.deepEqual(await cspViolations(page), []);
         },
       );
       assert.deepEqual(problems, []);

@@ -3,9 +3,9 @@
  * whose KV reads do not grow with the stream.
  */
 import assert from "node:assert/strict";
-import type { NotificationDraft } from "../lib/notifications.ts";
 import { counterTotal } from "../lib/metrics.ts";
 import { randomUser, startTestServer } from "./helpers/server.ts";
+import { fillStream } from "./helpers/stored.ts";
 
 Deno.test("[rest] past API_RATE_PER_MINUTE a user gets 429 rate_limited with Retry-After; others do not", async () => {
   const server = await startTestServer({ env: { API_RATE_PER_MINUTE: "5" } });
@@ -56,17 +56,7 @@ Deno.test("[rest] unread listing after read-all at 3,000 notifications reads a b
   try {
     const user = randomUser();
     const headers = { authorization: `Bearer ${await server.sessionToken(user)}` };
-    const draft = (n: number): NotificationDraft => ({
-      stream: "all",
-      type: "system_announcement",
-      title: `Announcement ${n}`,
-      message: "m",
-      data: { n },
-    });
-    // Stored directly, 300 a commit: 3,000 webhooks would only make the test slow.
-    for (let i = 0; i < 3000; i += 300) {
-      await server.service.store.append(Array.from({ length: 300 }, (_, j) => draft(i + j + 1)));
-    }
+    await fillStream(server.service.store, "all", 3000);
     const examined = () =>
       counterTotal(server.service.metrics.snapshot(), "realtime_notification_list_entries_total");
     const list = async (query: string) => {
