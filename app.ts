@@ -5,6 +5,9 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./lib/api_error.ts";
+import { csrfGuard } from "./middleware/csrf.ts";
+import { originAllowed } from "./middleware/origin_guard.ts";
+import { securityHeaders } from "./middleware/security_headers.ts";
 import { isKvFailure } from "./lib/kv.ts";
 import type { Service } from "./lib/service.ts";
 import { adminRoutes } from "./routes/admin.ts";
@@ -32,16 +35,18 @@ export function createApp(service: Service) {
     await next();
   });
   app.use(requestLog());
+  app.use(securityHeaders());
   app.use(
     "/api/*",
     cors({
-      origin: (origin) => (config.allowedOrigins.includes(origin) ? origin : null),
+      origin: (origin, c) => (originAllowed(c, origin) ? origin : null),
       credentials: true,
       allowHeaders: ["Authorization", "Content-Type"],
       allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
       maxAge: 600,
     }),
   );
+  app.use(csrfGuard());
   app.route("/", tokenRoutes);
   app.route("/", wsRoutes);
   app.route("/", notificationRoutes);

@@ -56,6 +56,7 @@ const envSchema = z.object({
   RATE_LIMIT_PER_IP: integer(0).default(10),
   RATE_LIMIT_PER_USER: integer(0).default(3),
   MESSAGE_RATE_PER_MINUTE: integer(1).default(120),
+  API_RATE_PER_MINUTE: integer(1).default(120),
   MESSAGE_SIZE_LIMIT: integer(64).default(65536),
   BUFFER_SIZE: integer(1).default(1000),
   HEARTBEAT_INTERVAL_MS: integer(10).default(25000),
@@ -93,6 +94,8 @@ export interface Config {
   readonly rateLimitPerIp: number;
   readonly rateLimitPerUser: number;
   readonly messageRatePerMinute: number;
+  /** REST requests per user per minute (notifications, token minting), per isolate. */
+  readonly apiRatePerMinute: number;
   readonly messageSizeLimit: number;
   readonly bufferSize: number;
   readonly heartbeatIntervalMs: number;
@@ -168,6 +171,7 @@ export function loadConfig(vars: Record<string, string | undefined> = Deno.env.t
     rateLimitPerIp: env.RATE_LIMIT_PER_IP,
     rateLimitPerUser: env.RATE_LIMIT_PER_USER,
     messageRatePerMinute: env.MESSAGE_RATE_PER_MINUTE,
+    apiRatePerMinute: env.API_RATE_PER_MINUTE,
     messageSizeLimit: env.MESSAGE_SIZE_LIMIT,
     bufferSize: env.BUFFER_SIZE,
     heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,

@@ -5,18 +5,10 @@
  */
 import type { NotificationType } from "./schemas.ts";
 import type { Stream } from "./keys.ts";
-import {
-  deliveryKey,
-  notificationByIdKey,
-  notificationKey,
-  notificationsPrefix,
-  readMarkKey,
-  readStateKey,
-  readStatesPrefix,
-  streamHeadKey,
-  webhookIdKey,
-} from "./keys.ts";
+import { deliveryKey, notificationByIdKey, notificationKey, streamHeadKey, webhookIdKey } from "./keys.ts";
 import { commitWithRetry, withKvRetry } from "./kv.ts";
+import { createNotificationLister } from "./notification_list.ts";
+import { createReadMarks } from "./read_marks.ts";
 
 export interface NotificationDraft {
   stream: Stream;
@@ -246,96 +238,36 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     return entry.value && alive(entry.value) ? entry.value : null;
   }
 
-  async function readMark(userId: string, stream: Stream): Promise<{ seq: number; readAt: string | null }> {
-    const entry = await kv.get<{ seq: number; readAt: string }>(readMarkKey(userId, stream));
-    return entry.value ?? { seq: 0, readAt: null };
-  }
+  const marks = createReadMarks(kv, { ttlMs: ttl, now, alive });
+  const listPage = createNotificationLister(kv, marks, alive);
 
-  /** Read marks above the read-all mark: seq → readAt. */
-  async function readStates(userId: string, stream: Stream, mark: number): Promise<Map<number, string>> {
-    const states = new Map<number, string>();
-    const iter = kv.list<string>({
-      start: readStateKey(userId, stream, mark + 1),
-      end: [...readStatesPrefix(userId, stream), Number.MAX_SAFE_INTEGER],
-    });
-    for await (const entry of iter) states.set(entry.key[3] as number, entry.value);
-    return states;
-  }
-
-  async function oldestLiveSeq(stream: Stream): Promise<number | null> {
-    for await (const entry of kv.list<StoredNotification>({ prefix: notificationsPrefix(stream) })) {
-      if (alive(entry.value)) return entry.value.seq;
-    }
-    return null;
-  }
-
-  async function unreadIn(userId: string, stream: Stream, headSeq: number): Promise<number> {
-    const mark = (await readMark(userId, stream)).seq;
-    if (headSeq <= mark) return 0;
-    const oldest = await oldestLiveSeq(stream);
-    if (oldest === null) return 0;
-    const from = Math.max(mark, oldest - 1);
-    const reads = await readStates(userId, stream, from);
-    return Math.max(0, headSeq - from - reads.size);
-  }
-
-  /** One page of a user's notifications, newest first, merged across their streams. */
+  /**
+   * One page of a user's notifications, newest first, merged across their streams. It examines a bounded
+   * number of stored notifications (`SCAN_BUDGET`): a page may hold fewer than `limit` items, even none, and
+   * still carry a `nextCursor`; the listing ends when `nextCursor` is null.
+   */
   async function list(
     userId: string,
     role: "admin" | "client",
     opts: ListOptions = {},
-  ): Promise<NotificationPage> {
+  ): Promise<NotificationPage & { examined: number }> {
     const streams = streamsOf(userId, role);
     const limit = Math.min(Math.max(opts.limit ?? 20, 1), MAX_PAGE);
     const headPositions = await heads(streams);
     const start = opts.cursor ? decodeCursor(opts.cursor, streams) : headPositions;
-    const below: Positions = { ...start };
-    const marks = Object.fromEntries(
-      await Promise.all(streams.map(async (s) => [s, await readMark(userId, s)])),
-    );
-    const reads = Object.fromEntries(
-      await Promise.all(streams.map(async (s) => [s, await readStates(userId, s, marks[s].seq)])),
-    ) as Record<string, Map<number, string>>;
-    const readAtOf = (n: StoredNotification) =>
-      reads[n.stream].get(n.seq) ?? (n.seq <= marks[n.stream].seq ? marks[n.stream].readAt : null);
-
-    const items: NotificationView[] = [];
-    const buffers = new Map<Stream, StoredNotification[]>();
-    const exhausted = new Set<Stream>();
-    const refill = async (stream: Stream) => {
-      const batch: StoredNotification[] = [];
-      const iter = kv.list<StoredNotification>({
-        start: notificationKey(stream, 1),
-        end: notificationKey(stream, below[stream] + 1),
-      }, { reverse: true, limit: limit + 1 });
-      for await (const entry of iter) batch.push(entry.value);
-      if (batch.length <= limit) exhausted.add(stream);
-      buffers.set(stream, batch);
-    };
-    await Promise.all(streams.map(refill));
-    while (items.length < limit) {
-      let pick: Stream | undefined;
-      for (const stream of streams) {
-        const top = buffers.get(stream)?.[0];
-        if (!top) continue;
-        const best = pick && buffers.get(pick)![0];
-        if (!best || top.createdAt > best.createdAt) pick = stream;
-      }
-      if (!pick) break;
-      const n = buffers.get(pick)!.shift()!;
-      below[pick] = n.seq - 1;
-      if (!buffers.get(pick)!.length && !exhausted.has(pick)) await refill(pick);
-      if (!alive(n)) continue;
-      const readAt = readAtOf(n);
-      if (opts.unread && readAt) continue;
-      items.push({ ...n, readAt });
-    }
-    const more = streams.some((s) => (buffers.get(s)?.length ?? 0) > 0);
-    const counts = await Promise.all(streams.map((s) => unreadIn(userId, s, headPositions[s])));
+    const page = await listPage({
+      userId,
+      streams,
+      heads: headPositions,
+      below: start,
+      unread: opts.unread ?? false,
+      limit,
+    });
     return {
-      items,
-      nextCursor: more ? encodeCursor(below) : null,
-      unreadCount: counts.reduce((a, b) => a + b, 0),
+      items: page.items,
+      nextCursor: page.next ? encodeCursor(page.next) : null,
+      unreadCount: page.unreadCount,
+      examined: page.examined,
     };
   }
 
@@ -343,30 +275,14 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
   async function markRead(userId: string, role: "admin" | "client", id: string): Promise<boolean> {
     const n = await byId(id);
     if (!n || !streamsOf(userId, role).includes(n.stream)) return false;
-    const key = readStateKey(userId, n.stream, n.seq);
-    const existing = await kv.get(key);
-    if (!existing.value && n.seq > (await readMark(userId, n.stream)).seq) {
-      await withKvRetry(() => kv.set(key, new Date(now()).toISOString(), { expireIn: ttl }));
-    }
+    await marks.markRead(userId, n);
     return true;
   }
 
   /** Marks everything currently in the user's streams read; returns how many were unread. */
   async function markAllRead(userId: string, role: "admin" | "client"): Promise<number> {
     const streams = streamsOf(userId, role);
-    const headPositions = await heads(streams);
-    let updated = 0;
-    for (const stream of streams) {
-      updated += await unreadIn(userId, stream, headPositions[stream]);
-      if (headPositions[stream] <= (await readMark(userId, stream)).seq) continue;
-      await withKvRetry(() =>
-        kv.set(readMarkKey(userId, stream), {
-          seq: headPositions[stream],
-          readAt: new Date(now()).toISOString(),
-        })
-      );
-    }
-    return updated;
+    return await marks.markAllRead(userId, streams, await heads(streams));
   }
 
   /** Records that these notifications reached this user's socket. Unknown ids are ignored. */

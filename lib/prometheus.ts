@@ -65,8 +65,13 @@ const FAMILIES: readonly Family[] = [
   {
     name: "realtime_rate_limited_total",
     type: "counter",
-    help: "Connections or frames refused by a limit, by kind.",
+    help: "Connections, frames or API requests refused by a limit, by kind.",
     labelled: true,
+  },
+  {
+    name: "realtime_notification_list_entries_total",
+    type: "counter",
+    help: "KV entries read by notification listings (notifications, read states, read marks).",
   },
 ];
 

@@ -5,6 +5,7 @@ import { ApiError, issuesOf } from "../lib/api_error.ts";
 import { CursorError } from "../lib/notifications.ts";
 import type { AppEnv } from "./env.ts";
 import { requireUser } from "./auth_middleware.ts";
+import { apiRateLimit } from "../middleware/api_rate_limit.ts";
 
 const listQuery = z.object({
   unread: z.enum(["1", "true", "0", "false"]).optional(),
@@ -15,20 +16,22 @@ const listQuery = z.object({
 });
 
 export const notificationRoutes = new Hono<AppEnv>()
-  .use("/api/notifications/*", requireUser())
-  .use("/api/notifications", requireUser())
+  // "/api/notifications/*" matches "/api/notifications" itself too: one use, so each request counts once.
+  .use("/api/notifications/*", requireUser(), apiRateLimit())
   .get("/api/notifications", async (c) => {
     const query = listQuery.safeParse(c.req.query());
     if (!query.success) {
       throw new ApiError(422, "invalid_query", "Query parameters are not valid", issuesOf(query.error));
     }
     const { userId, role } = c.get("identity");
+    const service = c.get("service");
     try {
-      const page = await c.get("service").store.list(userId, role, {
+      const { examined, ...page } = await service.store.list(userId, role, {
         unread: query.data.unread === "1" || query.data.unread === "true",
         limit: Math.min(query.data.limit ?? 20, 100),
         cursor: query.data.cursor,
       });
+      service.metrics.inc("realtime_notification_list_entries_total", undefined, examined);
       return c.json(page);
     } catch (error) {
       if (error instanceof CursorError) {

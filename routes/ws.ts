@@ -7,6 +7,7 @@ import { ApiError } from "../lib/api_error.ts";
 import { clientIp } from "../lib/client_ip.ts";
 import { CLOSE } from "../lib/close_codes.ts";
 import { handshakeToken } from "../lib/subprotocol.ts";
+import { originAllowed, refuseOrigin } from "../middleware/origin_guard.ts";
 import type { AppEnv } from "./env.ts";
 
 export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
@@ -17,9 +18,7 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
     throw new ApiError(426, "upgrade_required", "This endpoint speaks WebSocket only");
   }
   const origin = req.headers.get("origin");
-  if (origin && !config.allowedOrigins.includes(origin)) {
-    throw new ApiError(403, "origin_not_allowed", `Origin "${origin}" is not allowed`);
-  }
+  if (origin && !originAllowed(c, origin)) throw refuseOrigin(c, { origin }, "websocket");
   // Everything needed from the request is read now: it cannot be read after the upgrade.
   const ip = clientIp(
     c.env?.remoteAddr?.hostname ?? "unknown",
