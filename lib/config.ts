@@ -3,6 +3,7 @@
  * Production (`REALTIME_ENV=production`) requires its secrets; development generates them.
  */
 import { z } from "zod";
+import { invalidProxyEntries } from "./client_ip.ts";
 
 const list = (value: string) => value.split(/[\s,]+/).filter(Boolean);
 const integer = (min: number) => z.coerce.number().int().min(min);
@@ -24,7 +25,15 @@ const envSchema = z.object({
     z.array(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "each secret must look like whsec_<base64>")),
   ).optional(),
   ALLOWED_ORIGINS: z.string().transform(list).pipe(z.array(z.url())).optional(),
-  TRUSTED_PROXIES: z.string().transform(list).default(["127.0.0.1", "::1"]),
+  TRUSTED_PROXIES: z.string().transform(list).pipe(
+    z.array(z.string()).refine(
+      (entries) => invalidProxyEntries(entries).length === 0,
+      {
+        error: (issue) =>
+          `not an IP address or CIDR range: ${invalidProxyEntries(issue.input as string[]).join(", ")}`,
+      },
+    ),
+  ).default(["127.0.0.1", "::1"]),
   MAX_CONNECTIONS: integer(1).default(1000),
   RATE_LIMIT_PER_IP: integer(0).default(10),
   RATE_LIMIT_PER_USER: integer(0).default(3),

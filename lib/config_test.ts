@@ -71,3 +71,18 @@ Deno.test("loadConfig() in production refuses to start without its secrets", () 
   assert.equal(config.session.secret, productionSecrets.SESSION_JWT_SECRET);
   assert.throws(() => loadConfig({ ...productionSecrets, DEMO_USERS: "on" }), ConfigError);
 });
+
+Deno.test("loadConfig() takes addresses and CIDR ranges in TRUSTED_PROXIES and names the bad entries", () => {
+  const config = loadConfig({ REALTIME_ENV: "test", TRUSTED_PROXIES: "10.0.0.0/8, 2001:db8::/32 ::1" });
+  assert.deepEqual(config.trustedProxies, ["10.0.0.0/8", "2001:db8::/32", "::1"]);
+  assert.throws(
+    () => loadConfig({ REALTIME_ENV: "test", TRUSTED_PROXIES: "10.0.0.1, proxy.internal, 10.0.0.0/33" }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems, [
+        "TRUSTED_PROXIES: not an IP address or CIDR range: proxy.internal, 10.0.0.0/33",
+      ]);
+      return true;
+    },
+  );
+});
