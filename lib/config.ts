@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { invalidProxyEntries } from "./client_ip.ts";
+import { KV_VALUE_LIMIT } from "./notification_size.ts";
 
 const list = (value: string) => value.split(/[\s,]+/).filter(Boolean);
 const integer = (min: number) => z.coerce.number().int().min(min);
@@ -38,7 +39,11 @@ const envSchema = z.object({
   RATE_LIMIT_PER_IP: integer(0).default(10),
   RATE_LIMIT_PER_USER: integer(0).default(3),
   MESSAGE_RATE_PER_MINUTE: integer(1).default(120),
-  MESSAGE_SIZE_LIMIT: integer(64).default(65536),
+  // A body or frame becomes a stored notification, one Deno KV value: a larger limit could only admit 413s.
+  MESSAGE_SIZE_LIMIT: integer(64).max(
+    KV_VALUE_LIMIT,
+    `must be at most ${KV_VALUE_LIMIT} (Deno KV's value limit; a notification is stored as one value)`,
+  ).default(65536),
   BUFFER_SIZE: integer(1).default(1000),
   HEARTBEAT_INTERVAL_MS: integer(10).default(25000),
   CONNECTION_TIMEOUT_MS: integer(10).default(30000),

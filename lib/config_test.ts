@@ -86,3 +86,14 @@ Deno.test("loadConfig() takes addresses and CIDR ranges in TRUSTED_PROXIES and n
     },
   );
 });
+
+Deno.test("loadConfig() caps MESSAGE_SIZE_LIMIT at Deno KV's value limit", () => {
+  assert.equal(loadConfig({ REALTIME_ENV: "test", MESSAGE_SIZE_LIMIT: "65536" }).messageSizeLimit, 65536);
+  assert.throws(() => loadConfig({ REALTIME_ENV: "test", MESSAGE_SIZE_LIMIT: "65537" }), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.deepEqual(error.problems, [
+      "MESSAGE_SIZE_LIMIT: must be at most 65536 (Deno KV's value limit; a notification is stored as one value)",
+    ]);
+    return true;
+  });
+});

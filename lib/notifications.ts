@@ -17,6 +17,8 @@ import {
   webhookIdKey,
 } from "./keys.ts";
 import { commitWithRetry, withKvRetry } from "./kv.ts";
+import { assertNotificationsFit } from "./notification_size.ts";
+import { notificationView } from "./notification_view.ts";
 
 export interface NotificationDraft {
   stream: Stream;
@@ -24,6 +26,12 @@ export interface NotificationDraft {
   title: string;
   message: string;
   data: Record<string, unknown>;
+  /**
+   * The field of `data` that carries `message` in frames and API answers. That text is stored once, as
+   * `message`, and put back into `data` when shown (notificationData): stored twice, it took twice the room of
+   * a KV value. Absent when `data` holds no copy (and in notifications stored before this field existed).
+   */
+  messageField?: "message" | "content";
 }
 
 export interface StoredNotification extends NotificationDraft {
@@ -33,7 +41,8 @@ export interface StoredNotification extends NotificationDraft {
   createdAt: string;
 }
 
-export interface NotificationView extends StoredNotification {
+/** A notification as the API lists it (notificationView): `data` whole, with the user's read state. */
+export interface NotificationView extends Omit<StoredNotification, "messageField"> {
   readAt: string | null;
 }
 
@@ -125,8 +134,12 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     if (!known || head.seq > known.seq) knownHeads.set(stream, head);
   }
 
-  /** Stores drafts at the next positions of their streams, atomically with the webhook id if given. */
+  /**
+   * Stores drafts at the next positions of their streams, atomically with the webhook id if given. Throws
+   * NotificationTooLargeError, having stored nothing, when a draft would not fit in one KV value.
+   */
   async function append(drafts: NotificationDraft[], webhookId?: string): Promise<AppendResult> {
+    assertNotificationsFit(drafts);
     const streams = [...new Set(drafts.map((d) => d.stream))];
     let trustKnown = streams.every((stream) => knownHeads.has(stream));
     return await commitWithRetry<AppendResult>(async () => {
@@ -328,7 +341,7 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
       if (!alive(n)) continue;
       const readAt = readAtOf(n);
       if (opts.unread && readAt) continue;
-      items.push({ ...n, readAt });
+      items.push(notificationView(n, readAt));
     }
     const more = streams.some((s) => (buffers.get(s)?.length ?? 0) > 0);
     const counts = await Promise.all(streams.map((s) => unreadIn(userId, s, headPositions[s])));
