@@ -141,6 +141,31 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
   async function append(drafts: NotificationDraft[], webhookId?: string): Promise<AppendResult> {
     assertNotificationsFit(drafts);
     const streams = [...new Set(drafts.map((d) => d.stream))];
+    const earlier = streams.flatMap((stream) => streamTails.get(stream) ?? []);
+    const result = earlier.length
+      ? Promise.all(earlier).then(() => commitAppend(drafts, streams, webhookId))
+      : commitAppend(drafts, streams, webhookId);
+    const tail = result.then(() => {}, () => {});
+    for (const stream of streams) streamTails.set(stream, tail);
+    tail.then(() => {
+      for (const stream of streams) if (streamTails.get(stream) === tail) streamTails.delete(stream);
+    });
+    return await result;
+  }
+
+  /**
+   * This isolate's appends in flight, per stream: an append waits for the earlier ones to its streams. Appends
+   * racing for one head conflict and retry, so a burst of n (one user's minute of messages to the support
+   * inbox) cost about n²/2 commits and kept delivery seconds late; one after another, each commits at its
+   * first try from the head the previous one left. Appends to other streams do not wait.
+   */
+  const streamTails = new Map<Stream, Promise<void>>();
+
+  async function commitAppend(
+    drafts: NotificationDraft[],
+    streams: Stream[],
+    webhookId?: string,
+  ): Promise<AppendResult> {
     let trustKnown = streams.every((stream) => knownHeads.has(stream));
     return await commitWithRetry<AppendResult>(async () => {
       let heads = trustKnown ? streams.map((stream) => knownHeads.get(stream)!) : null;
