@@ -4,7 +4,7 @@
  * One slow round trip (a burst of one user's writes can make one) only warns; KV fails the check when it stays
  * slow for several probes in a row, stops answering, or really fails (a closed handle, an I/O error).
  */
-import type { HealthCheck } from "./health.ts";
+import { type HealthCheck, KV_TIMEOUT_MS } from "./health.ts";
 import { withKvRetry } from "./kv.ts";
 
 export interface KvProbeOptions {
@@ -32,7 +32,7 @@ export interface KvProbe {
 /** Probes `key` in `kv`: a nonce written (expiring after a minute) and read back with strong consistency. */
 export function createKvProbe(kv: Deno.Kv, key: Deno.KvKey, options: KvProbeOptions = {}): KvProbe {
   const intervalMs = options.intervalMs ?? 1000;
-  const timeoutMs = options.timeoutMs ?? 1000;
+  const timeoutMs = options.timeoutMs ?? KV_TIMEOUT_MS;
   const failAfter = options.failAfter ?? 3;
   const clock = options.clock ?? (() => performance.now());
   let inFlight: { startedAt: number; done: Promise<void> } | null = null;
