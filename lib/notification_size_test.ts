@@ -13,6 +13,7 @@ import {
   storedSize,
 } from "./notification_size.ts";
 import type { RelayEvent } from "./relay.ts";
+import { domainEventSchema } from "./schemas.ts";
 
 /** An `admin.alert` whose free-form `data` holds `blob`: the one event whose size no schema bounds. */
 const alert = (blob: string): NotificationDraft =>
@@ -115,12 +116,55 @@ Deno.test("assertNotificationsFit() refuses what would not fit, counting UTF-16 
   );
 });
 
-Deno.test("drafts store their message once; everything the schemas bound fits", () => {
-  const [announcement] = draftsFor({
-    type: "announcement.published",
-    data: { title: "t".repeat(200), message: "😀".repeat(1000), priority: "high", actionUrl: "/x" },
-  });
-  assert.equal(announcement.message, "😀".repeat(1000));
-  assert.equal("message" in announcement.data, false);
-  assertNotificationsFit([announcement]);
+Deno.test("every event but admin.alert fits at its schema's largest, in two-byte text", () => {
+  const wide = (n: number) => "😀".repeat(n / 2); // n UTF-16 units, none of them Latin-1
+  const url = `/${wide(2046)}`;
+  const events = [
+    {
+      type: "project.status_changed",
+      data: {
+        userId: wide(200),
+        projectId: wide(200),
+        projectName: wide(200),
+        oldStatus: "a".repeat(64),
+        newStatus: "b".repeat(64),
+        message: wide(2000),
+        url,
+        updatedBy: wide(200),
+      },
+    },
+    {
+      type: "invoice.status_changed",
+      data: {
+        userId: wide(200),
+        invoiceId: wide(200),
+        projectId: wide(200),
+        projectName: wide(200),
+        amount: Number.MAX_VALUE,
+        status: "c".repeat(64),
+        paidAt: new Date().toISOString(),
+      },
+    },
+    {
+      type: "announcement.published",
+      data: { title: wide(200), message: wide(2000), priority: "critical", actionUrl: url },
+    },
+    {
+      type: "message.sent",
+      data: {
+        fromUserId: wide(200),
+        fromUserName: wide(200),
+        toUserId: wide(200),
+        subject: wide(200),
+        content: wide(5000),
+      },
+    },
+  ] as const;
+  for (const event of events) {
+    const drafts = draftsFor(domainEventSchema.parse(event));
+    assertNotificationsFit(drafts);
+    for (const draft of drafts) assert.ok(storedSize(draft) < NOTIFICATION_SIZE_LIMIT / 2, event.type);
+    // The message is stored once: not also in data.
+    for (const draft of drafts) if (draft.messageField) assert.equal(draft.messageField in draft.data, false);
+  }
 });
