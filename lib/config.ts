@@ -3,6 +3,8 @@
  * Production (`REALTIME_ENV=production`) requires its secrets; development generates them.
  */
 import { z } from "zod";
+import { invalidProxyEntries } from "./client_ip.ts";
+import { KV_VALUE_LIMIT } from "./notification_size.ts";
 
 const list = (value: string) => value.split(/[\s,]+/).filter(Boolean);
 const integer = (min: number) => z.coerce.number().int().min(min);
@@ -51,13 +53,25 @@ const envSchema = z.object({
     z.array(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "each secret must look like whsec_<base64>")),
   ).optional(),
   ALLOWED_ORIGINS: z.string().transform(list).pipe(z.array(z.url())).optional(),
-  TRUSTED_PROXIES: z.string().transform(list).default(["127.0.0.1", "::1"]),
+  TRUSTED_PROXIES: z.string().transform(list).pipe(
+    z.array(z.string()).refine(
+      (entries) => invalidProxyEntries(entries).length === 0,
+      {
+        error: (issue) =>
+          `not an IP address or CIDR range: ${invalidProxyEntries(issue.input as string[]).join(", ")}`,
+      },
+    ),
+  ).default(["127.0.0.1", "::1"]),
   MAX_CONNECTIONS: integer(1).default(1000),
   RATE_LIMIT_PER_IP: integer(0).default(10),
   RATE_LIMIT_PER_USER: integer(0).default(3),
   MESSAGE_RATE_PER_MINUTE: integer(1).default(120),
   API_RATE_PER_MINUTE: integer(1).default(120),
-  MESSAGE_SIZE_LIMIT: integer(64).default(65536),
+  // A body or frame becomes a stored notification, one Deno KV value: a larger limit could only admit 413s.
+  MESSAGE_SIZE_LIMIT: integer(64).max(
+    KV_VALUE_LIMIT,
+    `must be at most ${KV_VALUE_LIMIT} (Deno KV's value limit; a notification is stored as one value)`,
+  ).default(65536),
   BUFFER_SIZE: integer(1).default(1000),
   HEARTBEAT_INTERVAL_MS: integer(10).default(25000),
   CONNECTION_TIMEOUT_MS: integer(10).default(30000),

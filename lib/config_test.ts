@@ -104,3 +104,29 @@ Deno.test("loadConfig() refuses a HOST that is not a list of IP addresses, or th
   }
   assert.throws(() => loadConfig({ WORKERS: "0" }), ConfigError);
 });
+
+Deno.test("loadConfig() takes addresses and CIDR ranges in TRUSTED_PROXIES and names the bad entries", () => {
+  const config = loadConfig({ REALTIME_ENV: "test", TRUSTED_PROXIES: "10.0.0.0/8, 2001:db8::/32 ::1" });
+  assert.deepEqual(config.trustedProxies, ["10.0.0.0/8", "2001:db8::/32", "::1"]);
+  assert.throws(
+    () => loadConfig({ REALTIME_ENV: "test", TRUSTED_PROXIES: "10.0.0.1, proxy.internal, 10.0.0.0/33" }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems, [
+        "TRUSTED_PROXIES: not an IP address or CIDR range: proxy.internal, 10.0.0.0/33",
+      ]);
+      return true;
+    },
+  );
+});
+
+Deno.test("loadConfig() caps MESSAGE_SIZE_LIMIT at Deno KV's value limit", () => {
+  assert.equal(loadConfig({ REALTIME_ENV: "test", MESSAGE_SIZE_LIMIT: "65536" }).messageSizeLimit, 65536);
+  assert.throws(() => loadConfig({ REALTIME_ENV: "test", MESSAGE_SIZE_LIMIT: "65537" }), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.deepEqual(error.problems, [
+      "MESSAGE_SIZE_LIMIT: must be at most 65536 (Deno KV's value limit; a notification is stored as one value)",
+    ]);
+    return true;
+  });
+});

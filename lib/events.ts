@@ -9,11 +9,20 @@ export const ADMINS_RECIPIENT = "admins";
 
 const rupiah = (amount: number) => `Rp ${amount.toLocaleString("id-ID")}`;
 
+/**
+ * The message of a notification whose `data` carries it in `field`, and `data` without it: the text is stored
+ * once, as `message`, and frames and the API put it back into `data` (notificationData).
+ */
+function messageFrom<F extends "message" | "content", T extends Record<F, string>>(data: T, field: F) {
+  const { [field]: message, ...rest } = data;
+  return { message, data: rest as Record<string, unknown>, messageField: field };
+}
+
 /** Turns one domain event into the notifications it causes (SPEC §6). */
 export function draftsFor(event: DomainEvent): NotificationDraft[] {
   switch (event.type) {
     case "project.status_changed": {
-      const { userId, ...data } = event.data;
+      const { userId, message, ...data } = event.data;
       const title = `Project "${data.projectName}" status changed to ${data.newStatus}`;
       const by = data.updatedBy ? ` by ${data.updatedBy}` : "";
       return [
@@ -21,20 +30,20 @@ export function draftsFor(event: DomainEvent): NotificationDraft[] {
           stream: `user:${userId}`,
           type: "project_update",
           title,
-          message: data.message ?? `Moved from ${data.oldStatus} to ${data.newStatus}${by}.`,
-          data,
+          ...(message === undefined
+            ? { message: `Moved from ${data.oldStatus} to ${data.newStatus}${by}.`, data }
+            : { message, data, messageField: "message" as const }),
         },
         {
           stream: "role:admin",
           type: "admin_alert",
           title: "Project status changed",
-          message: `${title}${by}`,
-          data: {
+          ...messageFrom({
             event: "project_status_change",
             message: `${title}${by}`,
-            data: { userId, ...data },
+            data: event.data,
             requiresAction: false,
-          },
+          }, "message"),
         },
       ];
     }
@@ -54,16 +63,14 @@ export function draftsFor(event: DomainEvent): NotificationDraft[] {
         stream: "all",
         type: "system_announcement",
         title: event.data.title,
-        message: event.data.message,
-        data: event.data,
+        ...messageFrom(event.data, "message"),
       }];
     case "admin.alert":
       return [{
         stream: "role:admin",
         type: "admin_alert",
         title: event.data.requiresAction ? "Action required" : "Admin alert",
-        message: event.data.message,
-        data: event.data,
+        ...messageFrom(event.data, "message"),
       }];
     case "message.sent": {
       const toAdmins = event.data.toUserId === ADMINS_RECIPIENT;
@@ -71,8 +78,7 @@ export function draftsFor(event: DomainEvent): NotificationDraft[] {
         stream: toAdmins ? "role:admin" : `user:${event.data.toUserId}`,
         type: "user_message",
         title: `Message from ${event.data.fromUserName || event.data.fromUserId}: ${event.data.subject}`,
-        message: event.data.content,
-        data: event.data,
+        ...messageFrom(event.data, "content"),
       }];
     }
   }

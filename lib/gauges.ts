@@ -37,22 +37,32 @@ function totalsOf(s: MetricsSnapshot, at: number): Totals {
   };
 }
 
+/** How many beats (seconds) of delivery latency each isolate keeps in its record for `/health`. */
+export const LATENCY_WINDOW_BEATS = 10;
+
 /** Samples this isolate's gauges; `status()` sums every live isolate's latest sample. */
 export function createIsolateGauges(metrics: Metrics, hub: Hub, relay: Relay, now: () => number) {
   let previous = totalsOf(metrics.snapshot(), now());
+  const latencyWindow: Array<[number, number]> = [];
 
   function sample(): IsolateGauges {
     const current = totalsOf(metrics.snapshot(), now());
     const seconds = Math.max((current.at - previous.at) / 1000, 0.001);
     const frames = current.frames - previous.frames;
     const latencyCount = current.latencyCount - previous.latencyCount;
+    const averageLatency = latencyCount
+      ? ((current.latencySum - previous.latencySum) / latencyCount) * 1000
+      : 0;
+    latencyWindow.push([Math.round(averageLatency * 100) / 100, latencyCount]);
+    if (latencyWindow.length > LATENCY_WINDOW_BEATS) latencyWindow.shift();
     const gauges: IsolateGauges = {
       connectionsByRole: hub.countsByRole(),
       messagesPerSecond: Math.round((frames / seconds) * 100) / 100,
-      averageLatency: latencyCount ? ((current.latencySum - previous.latencySum) / latencyCount) * 1000 : 0,
+      averageLatency,
       errorRate: frames ? (current.errors - previous.errors) / frames : 0,
       relay: relay.health(),
       memoryRss: Deno.memoryUsage().rss,
+      latencyWindow: [...latencyWindow],
     };
     previous = current;
     return gauges;

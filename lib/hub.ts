@@ -9,6 +9,7 @@ import type { Role } from "./auth.ts";
 import type { Stream } from "./keys.ts";
 import type { StoredNotification } from "./notifications.ts";
 import type { Metrics } from "./metrics.ts";
+import { notificationData } from "./notification_view.ts";
 
 export interface HubConnection {
   readonly id: string;
@@ -38,7 +39,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export function notificationFrame(n: StoredNotification): string {
   return JSON.stringify({
     type: n.type,
-    data: n.data,
+    data: notificationData(n),
     timestamp: n.createdAt,
     id: n.id,
     stream: n.stream,

@@ -15,6 +15,8 @@ export interface IsolateGauges {
   averageLatency: number;
   /** Errors (error frames, failed deliveries) per frame over the last beat. */
   errorRate: number;
+  /** The last beats' delivery latency, oldest first: `[mean ms, deliveries]` per beat (`/health` judges this). */
+  latencyWindow?: Array<[number, number]>;
   relay: { name: string; healthy: boolean; detail?: string };
   memoryRss: number;
 }

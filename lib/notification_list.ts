@@ -13,6 +13,7 @@
 import type { Stream } from "./keys.ts";
 import { notificationKey } from "./keys.ts";
 import type { NotificationView, Positions, StoredNotification } from "./notifications.ts";
+import { notificationView } from "./notification_view.ts";
 import type { ReadMarks } from "./read_marks.ts";
 
 /** Stored notifications a page may examine. */
@@ -120,7 +121,7 @@ export function createNotificationLister(
       below[pick] = n.seq - 1;
       if (alive(n)) {
         const readAt = readAtOf(n); // before a refill replaces the batch's read states
-        if (!request.unread || !readAt) items.push({ ...n, readAt });
+        if (!request.unread || !readAt) items.push(notificationView(n, readAt));
       }
       // A stream that may hold more must show its next one before any other is picked, or order breaks.
       if (!buffers.get(pick)!.length && !exhausted.has(pick)) stalled = !(await refill(pick));

@@ -9,6 +9,7 @@ import { deliveryKey, notificationByIdKey, notificationKey, streamHeadKey, webho
 import { commitWithRetry, withKvRetry } from "./kv.ts";
 import { createNotificationLister } from "./notification_list.ts";
 import { createReadMarks } from "./read_marks.ts";
+import { assertNotificationsFit } from "./notification_size.ts";
 
 export interface NotificationDraft {
   stream: Stream;
@@ -16,6 +17,12 @@ export interface NotificationDraft {
   title: string;
   message: string;
   data: Record<string, unknown>;
+  /**
+   * The field of `data` that carries `message` in frames and API answers. That text is stored once, as
+   * `message`, and put back into `data` when shown (notificationData): stored twice, it took twice the room of
+   * a KV value. Absent when `data` holds no copy (and in notifications stored before this field existed).
+   */
+  messageField?: "message" | "content";
 }
 
 export interface StoredNotification extends NotificationDraft {
@@ -25,7 +32,8 @@ export interface StoredNotification extends NotificationDraft {
   createdAt: string;
 }
 
-export interface NotificationView extends StoredNotification {
+/** A notification as the API lists it (notificationView): `data` whole, with the user's read state. */
+export interface NotificationView extends Omit<StoredNotification, "messageField"> {
   readAt: string | null;
 }
 
@@ -117,9 +125,38 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     if (!known || head.seq > known.seq) knownHeads.set(stream, head);
   }
 
-  /** Stores drafts at the next positions of their streams, atomically with the webhook id if given. */
+  /**
+   * Stores drafts at the next positions of their streams, atomically with the webhook id if given. Throws
+   * NotificationTooLargeError, having stored nothing, when a draft would not fit in one KV value.
+   */
   async function append(drafts: NotificationDraft[], webhookId?: string): Promise<AppendResult> {
+    assertNotificationsFit(drafts);
     const streams = [...new Set(drafts.map((d) => d.stream))];
+    const earlier = streams.flatMap((stream) => streamTails.get(stream) ?? []);
+    const result = earlier.length
+      ? Promise.all(earlier).then(() => commitAppend(drafts, streams, webhookId))
+      : commitAppend(drafts, streams, webhookId);
+    const tail = result.then(() => {}, () => {});
+    for (const stream of streams) streamTails.set(stream, tail);
+    tail.then(() => {
+      for (const stream of streams) if (streamTails.get(stream) === tail) streamTails.delete(stream);
+    });
+    return await result;
+  }
+
+  /**
+   * This isolate's appends in flight, per stream: an append waits for the earlier ones to its streams. Appends
+   * racing for one head conflict and retry, so a burst of n (one user's minute of messages to the support
+   * inbox) cost about n²/2 commits and kept delivery seconds late; one after another, each commits at its
+   * first try from the head the previous one left. Appends to other streams do not wait.
+   */
+  const streamTails = new Map<Stream, Promise<void>>();
+
+  async function commitAppend(
+    drafts: NotificationDraft[],
+    streams: Stream[],
+    webhookId?: string,
+  ): Promise<AppendResult> {
     let trustKnown = streams.every((stream) => knownHeads.has(stream));
     return await commitWithRetry<AppendResult>(async () => {
       let heads = trustKnown ? streams.map((stream) => knownHeads.get(stream)!) : null;

@@ -28,6 +28,8 @@ import {
   startSession,
 } from "./socket_session.ts";
 import { createIsolateGauges } from "./gauges.ts";
+import { healthProbeKey } from "./keys.ts";
+import { createKvProbe } from "./kv_probe.ts";
 
 export interface ServiceDeps {
   config: Config;
@@ -78,6 +80,7 @@ export function createService(deps: ServiceDeps) {
   const socketTokens = createSocketTokens(config.wsTokenSecret, config.tokenTtlSeconds, now);
   const verifySession = createSessionVerifier(config.session);
   const gauges = createIsolateGauges(metrics, hub, relay, now);
+  const kvProbe = createKvProbe(kv, healthProbeKey(isolateId));
   const timers: ReturnType<typeof setInterval>[] = [];
   let stopping = false;
   /**
@@ -312,10 +315,15 @@ export function createService(deps: ServiceDeps) {
     publishEvent,
     disconnect,
     gauges,
+    kvProbe,
 
-    /** Starts the loops: isolate heartbeat, record refresh, token expiry and handshake deadlines, metrics. */
+    /**
+     * Starts the loops: isolate heartbeat, the `/health` KV probe, record refresh, token expiry and handshake
+     * deadlines, metrics.
+     */
     async start() {
       await beat();
+      await kvProbe.start();
       every(ISOLATE_BEAT_MS, beat);
       every(
         config.heartbeatIntervalMs,
@@ -334,6 +342,7 @@ export function createService(deps: ServiceDeps) {
       stopping = true;
       for (const timer of timers) clearInterval(timer);
       hub.closeAll(CLOSE.shuttingDown.code, CLOSE.shuttingDown.reason);
+      await kvProbe.stop();
       await isolates.leave(isolateId).catch(() => {});
       await relay.close();
     },

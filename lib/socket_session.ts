@@ -10,6 +10,7 @@ import type { Stream } from "./keys.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Positions, StoredNotification } from "./notifications.ts";
+import { NotificationTooLargeError } from "./notification_size.ts";
 import { createOutbound, type Outbound } from "./outbound.ts";
 import { createFrameRateLimiter, type FrameRateLimiter } from "./rate_limit.ts";
 import { parseSafeJson } from "./safe_json.ts";
@@ -354,6 +355,7 @@ class Session implements SocketSession {
       );
     }
     this.handle(frameType, data.data, replyTo).catch((e) => {
+      if (e instanceof NotificationTooLargeError) return this.error("payload_too_large", e.message, replyTo);
       this.log().error("Frame handling failed", { type: frameType, error: e });
       this.error("internal_error", "The frame could not be handled; try again", replyTo);
     });

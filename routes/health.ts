@@ -1,7 +1,6 @@
 /** `GET /health`: 200 while healthy or degraded, 503 when unhealthy (load balancers stop sending traffic). */
 import { Hono } from "hono";
-import { checkHealth, type HealthReport, probeKv } from "../lib/health.ts";
-import { healthProbeKey } from "../lib/keys.ts";
+import { checkHealth, type HealthReport } from "../lib/health.ts";
 import type { Service } from "../lib/service.ts";
 import type { AppEnv } from "./env.ts";
 
@@ -9,7 +8,7 @@ import type { AppEnv } from "./env.ts";
 export function serviceHealth(service: Service): Promise<HealthReport> {
   return checkHealth({
     records: () => service.gauges.liveRecords(service.isolates, service.isolateId),
-    kv: () => probeKv(service.kv, healthProbeKey(service.isolateId)),
+    kv: () => Promise.resolve(service.kvProbe.check()),
     relay: service.relay.health(),
     maxConnectionsPerIsolate: service.config.maxConnections,
     now: service.now,

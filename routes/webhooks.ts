@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { ApiError, issuesOf } from "../lib/api_error.ts";
 import { parseSafeJson } from "../lib/safe_json.ts";
+import { NotificationTooLargeError } from "../lib/notification_size.ts";
 import { domainEventSchema } from "../lib/schemas.ts";
 import { verifyWebhook, webhookKeys } from "../lib/webhook_signature.ts";
 import type { AppEnv } from "./env.ts";
@@ -48,7 +49,12 @@ export function webhookRoutes(secrets: readonly string[]) {
       count("invalid");
       throw new ApiError(422, "invalid_event", "Event does not match its schema", issuesOf(event.error));
     }
-    const result = await service.publishEvent(event.data, id);
+    const result = await service.publishEvent(event.data, id).catch((error) => {
+      // Refused before anything was stored (the id stays unused): a 4xx, so the sender stops retrying.
+      if (!(error instanceof NotificationTooLargeError)) throw error;
+      count("too_large");
+      throw new ApiError(413, "payload_too_large", error.message);
+    });
     if (result.duplicate) {
       count("duplicate");
       return c.json({ id, duplicate: true }, 200);

@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import { ApiError } from "../lib/api_error.ts";
-import { clientIp } from "../lib/client_ip.ts";
+import { clientAddress } from "../lib/client_ip.ts";
 import { CLOSE } from "../lib/close_codes.ts";
 import { handshakeToken } from "../lib/subprotocol.ts";
 import { originAllowed, refuseOrigin } from "../middleware/origin_guard.ts";
@@ -20,11 +20,14 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
   const origin = req.headers.get("origin");
   if (origin && !originAllowed(c, origin)) throw refuseOrigin(c, { origin }, "websocket");
   // Everything needed from the request is read now: it cannot be read after the upgrade.
-  const ip = clientIp(
+  const client = clientAddress(
     c.env?.remoteAddr?.hostname ?? "unknown",
     req.headers.get("x-forwarded-for"),
     config.trustedProxies,
   );
+  if (!client.ok) throw new ApiError(400, "invalid_forwarded_for", client.reason);
+  // One string for the limit, the record and the release: an IPv6 client is its /64 throughout.
+  const ip = client.limitKey;
   const userAgent = (req.headers.get("user-agent") ?? "").slice(0, 300);
   const { token, protocol } = handshakeToken(req.headers.get("sec-websocket-protocol"), req.url);
   const admission = await service.admit(token, ip);

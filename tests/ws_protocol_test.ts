@@ -222,10 +222,14 @@ Deno.test("[ws] limits: per user, per IP, per isolate", async (t) => {
     });
 
     await t.step("X-Forwarded-For counts only from a trusted proxy", async () => {
-      const { clientIp } = await import("../lib/client_ip.ts");
-      assert.equal(clientIp("127.0.0.1", "203.0.113.9, 127.0.0.1", ["127.0.0.1"]), "203.0.113.9");
-      assert.equal(clientIp("198.51.100.7", "203.0.113.9", ["127.0.0.1"]), "198.51.100.7");
-      assert.equal(clientIp("::ffff:127.0.0.1", "203.0.113.9", ["127.0.0.1"]), "203.0.113.9");
+      const { clientAddress } = await import("../lib/client_ip.ts");
+      const clientIp = (peer: string, xff: string) => {
+        const client = clientAddress(peer, xff, ["127.0.0.1"]);
+        return client.ok ? client.address : client.reason;
+      };
+      assert.equal(clientIp("127.0.0.1", "203.0.113.9, 127.0.0.1"), "203.0.113.9");
+      assert.equal(clientIp("198.51.100.7", "203.0.113.9"), "198.51.100.7");
+      assert.equal(clientIp("::ffff:127.0.0.1", "203.0.113.9"), "203.0.113.9");
     });
   } finally {
     await server.close();
