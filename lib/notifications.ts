@@ -6,7 +6,6 @@
 import type { NotificationType } from "./schemas.ts";
 import type { Stream } from "./keys.ts";
 import {
-  deliveryKey,
   notificationByIdKey,
   notificationKey,
   notificationsPrefix,
@@ -17,6 +16,7 @@ import {
   webhookIdKey,
 } from "./keys.ts";
 import { commitWithRetry, withKvRetry } from "./kv.ts";
+import { scanStream } from "./stream_scan.ts";
 
 export interface NotificationDraft {
   stream: Stream;
@@ -78,19 +78,25 @@ function encodeCursor(positions: Positions): string {
   return btoa(JSON.stringify(positions)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function decodeCursor(cursor: string, streams: Stream[]): Positions {
+/** A cursor's positions; a position that does not parse, or lies beyond its stream's head, is a CursorError. */
+function decodeCursor(cursor: string, streams: Stream[], heads: Positions): Positions {
+  let parsed: Record<string, unknown>;
   try {
-    const parsed = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
-    const positions: Positions = {};
-    for (const stream of streams) {
-      const value = parsed[stream];
-      if (!Number.isSafeInteger(value) || value < 0) throw new Error("bad position");
-      positions[stream] = value;
-    }
-    return positions;
+    parsed = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
   } catch {
     throw new CursorError("Cursor is not valid");
   }
+  const positions: Positions = {};
+  for (const stream of streams) {
+    const value = parsed?.[stream];
+    if (!Number.isSafeInteger(value) || (value as number) < 0) throw new CursorError("Cursor is not valid");
+    // A cursor is made below a head that only grows: one beyond it was not made by this service.
+    if ((value as number) > heads[stream]) {
+      throw new CursorError(`Cursor position of stream "${stream}" is beyond its head`);
+    }
+    positions[stream] = value as number;
+  }
+  return positions;
 }
 
 /** Notification storage in Deno KV with expiry after `ttlMs`. */
@@ -228,16 +234,16 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     });
   }
 
-  /** Every live notification of `stream` with `after < seq <= upTo`, in order. */
+  /** Every live notification of `stream` with `after < seq <= upTo`, in order (none for an empty range). */
   async function range(stream: Stream, after: number, upTo = Number.MAX_SAFE_INTEGER) {
     const out: StoredNotification[] = [];
-    const iter = kv.list<StoredNotification>({
-      start: notificationKey(stream, after + 1),
-      end: notificationKey(stream, Math.min(upTo, Number.MAX_SAFE_INTEGER - 1) + 1),
-    });
-    for await (const entry of iter) if (alive(entry.value)) out.push(entry.value);
+    for await (const n of scan(stream, after, upTo)) out.push(n);
     return out;
   }
+
+  /** The live notifications of `stream` after `after`, a page at a time (see `scanStream`). */
+  const scan = (stream: Stream, after: number, upTo?: number, pageSize?: number) =>
+    scanStream(kv, stream, after, { upTo, pageSize, alive });
 
   async function byId(id: string): Promise<StoredNotification | null> {
     const ref = await kv.get<{ stream: Stream; seq: number }>(notificationByIdKey(id));
@@ -288,7 +294,7 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     const streams = streamsOf(userId, role);
     const limit = Math.min(Math.max(opts.limit ?? 20, 1), MAX_PAGE);
     const headPositions = await heads(streams);
-    const start = opts.cursor ? decodeCursor(opts.cursor, streams) : headPositions;
+    const start = opts.cursor ? decodeCursor(opts.cursor, streams, headPositions) : headPositions;
     const below: Positions = { ...start };
     const marks = Object.fromEntries(
       await Promise.all(streams.map(async (s) => [s, await readMark(userId, s)])),
@@ -369,17 +375,7 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     return updated;
   }
 
-  /** Records that these notifications reached this user's socket. Unknown ids are ignored. */
-  async function acknowledge(userId: string, ids: string[]): Promise<void> {
-    const at = new Date(now()).toISOString();
-    for (let i = 0; i < ids.length; i += 500) {
-      const op = kv.atomic();
-      for (const id of ids.slice(i, i + 500)) op.set(deliveryKey(userId, id), at, { expireIn: ttl });
-      await withKvRetry(() => op.commit());
-    }
-  }
-
-  return { append, noteHead, head, heads, range, byId, list, markRead, markAllRead, acknowledge };
+  return { append, noteHead, head, heads, range, scan, byId, list, markRead, markAllRead };
 }
 
 export type NotificationStore = ReturnType<typeof createNotificationStore>;

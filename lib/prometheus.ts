@@ -68,6 +68,12 @@ const FAMILIES: readonly Family[] = [
     help: "Connections or frames refused by a limit, by kind.",
     labelled: true,
   },
+  {
+    name: "realtime_acks_dropped_total",
+    type: "counter",
+    help: "Ids in ack frames dropped unstored, by reason (unknown, foreign, over_budget).",
+    labelled: true,
+  },
 ];
 
 export interface Exposition {
