@@ -9,7 +9,6 @@ import { notificationFrame } from "./hub.ts";
 import type { Positions, StoredNotification } from "./notifications.ts";
 import type { Outbound } from "./outbound.ts";
 import type { NotificationType } from "./schemas.ts";
-import { SCAN_PAGE } from "./stream_scan.ts";
 
 /** The part of a socket's session a replay reads and moves on. */
 export interface ReplayTarget {
@@ -35,9 +34,17 @@ export interface ReplaySource {
 /** A replay's outcome: how many frames it sent, or the position it refused. */
 export type ReplayResult = { replayed: number } | { refused: string };
 
-/** Frames a replay lets wait in the outbound queue before it waits itself: far below BUFFER_SIZE. */
+/**
+ * Frames a replay lets wait in the outbound queue before it waits itself. Few: Deno's own write buffer
+ * (256 KiB) already holds dozens of frames ahead of these, and a frame waiting here is a JS string that lives
+ * through young-generation collections and is promoted. Measured (tests/adversarial/exhaustion_test.ts): 100
+ * waiting frames let the amplification attack grow RSS by 75–81 MiB, 16 by 61–65 MiB, at the same speed.
+ */
+const REPLAY_LOW_WATER = 16;
+
+/** Frames a replay lets wait in the outbound queue: at most REPLAY_LOW_WATER, and far below BUFFER_SIZE. */
 export function replayLowWater(bufferSize: number): number {
-  return Math.max(1, Math.min(SCAN_PAGE, Math.floor(bufferSize / 4)));
+  return Math.max(1, Math.min(REPLAY_LOW_WATER, Math.floor(bufferSize / 4)));
 }
 
 /**

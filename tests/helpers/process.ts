@@ -24,6 +24,8 @@ export interface ServiceProcess {
   url: string;
   wsUrl: string;
   port: number;
+  /** The process id (for reading its memory from /proc). */
+  pid: number;
   /** Everything the process wrote to stdout and stderr so far (JSON log lines, among others). */
   output(): string;
   /** A socket token this service accepts. */
@@ -125,6 +127,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     url,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     port,
+    pid: child.pid,
     output: () => text,
     socketToken: async (identity) => (await tokens.mint(identity)).token,
     stop,
