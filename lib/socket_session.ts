@@ -290,14 +290,13 @@ class Session implements SocketSession {
     if (frame.kind === "error") return this.error(frame.code, frame.message, frame.replyTo);
     const { type: frameType, replyTo } = frame;
     this.handle(frameType, frame.data, replyTo).catch((e) => {
-      if (this.closed) return;
       // The store failing is logged (as the API's 503 is) but is no fault in this code; anything else is.
-      if (isKvFailure(e)) {
-        this.log().warn("Store unavailable", { type: frameType, error: e });
-        return this.error("unavailable", "Storage is unavailable; try again", replyTo);
-      }
-      this.log().error("Frame handling failed", { type: frameType, error: e });
-      this.error("internal_error", "The frame could not be handled; try again", replyTo);
+      const storeFailed = isKvFailure(e);
+      if (storeFailed) this.log().warn("Store unavailable", { type: frameType, error: e });
+      else this.log().error("Frame handling failed", { type: frameType, error: e });
+      if (this.closed) return;
+      if (storeFailed) this.error("unavailable", "Storage is unavailable; try again", replyTo);
+      else this.error("internal_error", "The frame could not be handled; try again", replyTo);
     });
   }
 
