@@ -1,20 +1,7 @@
 import assert from "node:assert/strict";
 import WebSocketNode from "ws";
-import { createOutbound, type FrameSink } from "./outbound.ts";
-
-/** A sink whose write buffer the test fills and empties, as a peer that stops and starts reading would. */
-function scriptedSink() {
-  const sent: string[] = [];
-  const sink = {
-    readyState: WebSocket.OPEN as number,
-    bufferedAmount: 0,
-    send(frame: string) {
-      sent.push(frame);
-      sink.bufferedAmount += frame.length;
-    },
-  } satisfies FrameSink;
-  return { sink, sent };
-}
+import { createOutbound } from "./outbound.ts";
+import { scriptedSink } from "../tests/helpers/frame_sink.ts";
 
 const FULL = 1024 * 1024;
 const settled = <T>(promise: Promise<T>) => {

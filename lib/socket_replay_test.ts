@@ -4,20 +4,7 @@ import { createNotificationStore, type Positions, streamsOf } from "./notificati
 import { createOutbound, type FrameSink } from "./outbound.ts";
 import { replayInto, replayLowWater, type ReplayTarget } from "./socket_replay.ts";
 import { SCAN_PAGE } from "./stream_scan.ts";
-
-/** A peer that reads only when told to: what is sent to it stays in its write buffer until `read()`. */
-function stalledSink() {
-  const frames: string[] = [];
-  const sink = {
-    readyState: WebSocket.OPEN as number,
-    bufferedAmount: 0,
-    send(frame: string) {
-      frames.push(frame);
-      sink.bufferedAmount += frame.length;
-    },
-  } satisfies FrameSink;
-  return { sink, frames, read: () => (sink.bufferedAmount = 0) };
-}
+import { scriptedSink } from "../tests/helpers/frame_sink.ts";
 
 /** Deno's write buffer for a socket takes this much (and the frame that crosses it) before frames queue. */
 const RUNTIME_BUFFER = 256 * 1024;
@@ -72,7 +59,7 @@ Deno.test("replayInto() waits for a stalled peer with at most the low-water mark
   const { kv, source, pagesRead } = await setUp(1000);
   let stop = () => Promise.resolve({});
   try {
-    const { sink, frames, read } = stalledSink();
+    const { sink, sent: frames, read } = scriptedSink();
     const bufferSize = 1000;
     const t = target(sink, bufferSize);
     const replay = replayInto(t, source, { all: 0 } as Positions, bufferSize);
@@ -110,7 +97,7 @@ Deno.test("replayInto() waits for a stalled peer with at most the low-water mark
 Deno.test("replayInto() stops at once when its socket closes, reading no further page", async () => {
   const { kv, source, pagesRead } = await setUp(1000);
   try {
-    const { sink } = stalledSink();
+    const { sink } = scriptedSink();
     const t = target(sink, 1000);
     const replay = replayInto(t, source, {}, 1000);
     await tick(50);
@@ -129,7 +116,7 @@ Deno.test("replayInto() stops at once when its socket closes, reading no further
 Deno.test("replayInto() refuses a position beyond its stream's head, ignores streams not read", async () => {
   const { kv, source } = await setUp(3);
   try {
-    const { sink, frames, read } = stalledSink();
+    const { sink, sent: frames, read } = scriptedSink();
     read();
     const t = target(sink, 1000);
     assert.deepEqual(await replayInto(t, source, { all: 4 }, 1000), {
@@ -156,7 +143,7 @@ Deno.test("replayInto() refuses a position beyond its stream's head, ignores str
 Deno.test("replayInto() skips what the socket was already sent live, and sends what predates its welcome", async () => {
   const { kv, source } = await setUp(10);
   try {
-    const { sink, frames, read } = stalledSink();
+    const { sink, sent: frames, read } = scriptedSink();
     read();
     // Welcomed at 4 on "all" (index 1), then sent 5..7 live.
     const t = target(sink, 1000, [0, 7], [0, 4]);
