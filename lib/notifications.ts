@@ -41,6 +41,8 @@ export type Positions = Record<string, number>;
 
 export const WEBHOOK_ID_TTL_MS = 24 * 3600_000;
 const MAX_PAGE = 100;
+/** Ids are UUIDs; anything longer than this (a KV key holds at most 2 KiB) is no notification's. */
+const MAX_ID_LENGTH = 200;
 
 /** The streams a user reads: their own, `all`, and `role:admin` for admins. */
 export function streamsOf(userId: string, role: "admin" | "client"): Stream[] {
@@ -245,7 +247,9 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
   const scan = (stream: Stream, after: number, upTo?: number, pageSize?: number) =>
     scanStream(kv, stream, after, { upTo, pageSize, alive });
 
+  /** The live notification with this id; null for any other id (one longer than a KV key names nothing). */
   async function byId(id: string): Promise<StoredNotification | null> {
+    if (id.length > MAX_ID_LENGTH) return null;
     const ref = await kv.get<{ stream: Stream; seq: number }>(notificationByIdKey(id));
     if (!ref.value) return null;
     const entry = await kv.get<StoredNotification>(notificationKey(ref.value.stream, ref.value.seq));

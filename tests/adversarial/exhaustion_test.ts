@@ -12,7 +12,8 @@ import { openKv } from "../../lib/kv.ts";
 import { createNotificationStore } from "../../lib/notifications.ts";
 import { directoryBytes, MiB, processTreeRss, sampleRss } from "../helpers/memory.ts";
 import { type ServiceProcess, startServiceProcess } from "../helpers/process.ts";
-import { randomUser } from "../helpers/server.ts";
+import { randomUser, TEST_SESSION_SECRET } from "../helpers/server.ts";
+import { signSessionToken } from "../../lib/demo_users.ts";
 import { V8_FLAGS } from "../../scripts/v8_flags.ts";
 import { sleep, waitUntil } from "./helpers.ts";
 
@@ -304,7 +305,7 @@ async function firstNotificationId(kvPath: string): Promise<string> {
   }
 }
 
-Deno.test("[adversarial] extreme positions: invalid_payload over the socket, 422 over REST, no error log", async (t) => {
+Deno.test("[adversarial] extreme positions and ids: invalid_payload over the socket, 4xx over REST, no error log", async (t) => {
   const dir = await Deno.makeTempDir();
   const kvPath = `${dir}/kv.sqlite`;
   await seedAnnouncements(kvPath, 3);
@@ -385,6 +386,29 @@ Deno.test("[adversarial] extreme positions: invalid_payload over the socket, 422
       assert.equal(page.status, 200);
       assert.deepEqual((await page.json()).items.map((n: { seq: number }) => n.seq), [2, 1]);
     });
+
+    await t.step(
+      "ids longer than a KV key are 404, not 500 (mark read, and an admin's disconnect)",
+      async () => {
+        const token = await service.socketToken(user);
+        const admin = await signSessionToken(TEST_SESSION_SECRET, randomUser("admin"));
+        for (const length of [201, 3000, 60_000]) {
+          const id = "x".repeat(length);
+          const read = await fetch(`${service.url}/api/notifications/${id}/read`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}` },
+          });
+          assert.equal(read.status, 404, `mark read, id of ${length}`);
+          await read.body?.cancel();
+          const kick = await fetch(`${service.url}/api/admin/websocket/connections/${id}`, {
+            method: "DELETE",
+            headers: { authorization: `Bearer ${admin}` },
+          });
+          assert.equal(kick.status, 404, `disconnect, id of ${length}`);
+          await kick.body?.cancel();
+        }
+      },
+    );
 
     await t.step("nothing of this reached the log at error level, nor earned internal_error", async () => {
       socket.send({ type: "ping", id: "end" });
