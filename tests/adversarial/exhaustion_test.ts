@@ -9,13 +9,16 @@ import WebSocketNode from "ws";
 import type { Identity } from "../../lib/auth.ts";
 import { draftsFor } from "../../lib/events.ts";
 import { openKv } from "../../lib/kv.ts";
-import { createNotificationStore } from "../../lib/notifications.ts";
+import { createLogger } from "../../lib/log.ts";
+import { counterTotal } from "../../lib/metrics.ts";
+import { createNotificationStore, type NotificationDraft } from "../../lib/notifications.ts";
+import type { Outbound } from "../../lib/outbound.ts";
 import { directoryBytes, MiB, processTreeRss, sampleRss } from "../helpers/memory.ts";
 import { type ServiceProcess, startServiceProcess } from "../helpers/process.ts";
-import { randomUser, TEST_SESSION_SECRET } from "../helpers/server.ts";
+import { randomUser, startTestServer, TEST_SESSION_SECRET } from "../helpers/server.ts";
 import { signSessionToken } from "../../lib/demo_users.ts";
 import { V8_FLAGS } from "../../scripts/v8_flags.ts";
-import { sleep, waitUntil } from "./helpers.ts";
+import { nextFrame, nodeSocket, sleep, waitUntil } from "./helpers.ts";
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -431,5 +434,48 @@ Deno.test("[adversarial] extreme positions and ids: invalid_payload over the soc
     await Promise.all(sockets.map((s) => s.close()));
     await service.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("[adversarial] live notifications held behind a stalled replay are bounded: past BUFFER_SIZE, 4008", async () => {
+  const logged: string[] = [];
+  const server = await startTestServer({
+    env: { BUFFER_SIZE: "50" },
+    log: createLogger("info", {}, (line) => logged.push(line)),
+  });
+  const user = randomUser();
+  const stream = `user:${user.userId}` as const;
+  const draft = (n: number): NotificationDraft => ({
+    stream,
+    type: "system_announcement",
+    title: `Stored ${n}`,
+    message: "y".repeat(2000),
+    data: { n },
+  });
+  try {
+    // Stored, not delivered: more than the kernel's and Deno's buffers take, so that the replay stalls.
+    for (let i = 0; i < 3000; i += 50) {
+      await server.service.store.append(Array.from({ length: 50 }, (_, j) => draft(i + j)));
+    }
+    const slow = nodeSocket(server.wsUrl, ["realtime.v1", await server.socketToken(user)]);
+    const connectionId = String((await nextFrame(slow, (f) => f.type === "welcome")).data.connectionId);
+    slow.ws.pause();
+    slow.ws.send(JSON.stringify({ type: "resume", data: { positions: { [stream]: 0, all: 0 } } }));
+    const session = server.service.hub.get(connectionId) as unknown as { outbound: Outbound };
+    await waitUntil(() => session.outbound.queued() > 0, 20_000, "the replay waits for the client");
+    // Live notifications now wait behind the replay; one more than BUFFER_SIZE can wait makes it a slow consumer.
+    for (let n = 0; n < 60 && server.service.hub.get(connectionId); n++) {
+      await server.service.publish([draft(3000 + n)]);
+    }
+    assert.equal(server.service.hub.get(connectionId), undefined, "the stalled socket is still in the hub");
+    assert.equal(counterTotal(server.service.metrics.snapshot(), "realtime_slow_consumers_total"), 1);
+    assert.ok(
+      logged.some((line) => line.includes(connectionId) && line.includes('"code":4008')),
+      "no 4008 close logged for the socket",
+    );
+    slow.ws.resume();
+    await slow.closed;
+  } finally {
+    await server.close();
   }
 });
