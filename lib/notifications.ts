@@ -5,11 +5,12 @@
  */
 import type { NotificationType } from "./schemas.ts";
 import type { Stream } from "./keys.ts";
-import { deliveryKey, notificationByIdKey, notificationKey, streamHeadKey, webhookIdKey } from "./keys.ts";
+import { notificationByIdKey, notificationKey, streamHeadKey, webhookIdKey } from "./keys.ts";
 import { commitWithRetry, withKvRetry } from "./kv.ts";
 import { createNotificationLister } from "./notification_list.ts";
 import { createReadMarks } from "./read_marks.ts";
 import { assertNotificationsFit } from "./notification_size.ts";
+import { scanStream } from "./stream_scan.ts";
 
 export interface NotificationDraft {
   stream: Stream;
@@ -41,6 +42,8 @@ export type Positions = Record<string, number>;
 
 export const WEBHOOK_ID_TTL_MS = 24 * 3600_000;
 const MAX_PAGE = 100;
+/** Ids are UUIDs; anything longer than this (a KV key holds at most 2 KiB) is no notification's. */
+const MAX_ID_LENGTH = 200;
 
 /** The streams a user reads: their own, `all`, and `role:admin` for admins. */
 export function streamsOf(userId: string, role: "admin" | "client"): Stream[] {
@@ -78,19 +81,25 @@ function encodeCursor(positions: Positions): string {
   return btoa(JSON.stringify(positions)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function decodeCursor(cursor: string, streams: Stream[]): Positions {
+/** A cursor's positions; a position that does not parse, or lies beyond its stream's head, is a CursorError. */
+function decodeCursor(cursor: string, streams: Stream[], heads: Positions): Positions {
+  let parsed: Record<string, unknown>;
   try {
-    const parsed = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
-    const positions: Positions = {};
-    for (const stream of streams) {
-      const value = parsed[stream];
-      if (!Number.isSafeInteger(value) || value < 0) throw new Error("bad position");
-      positions[stream] = value;
-    }
-    return positions;
+    parsed = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
   } catch {
     throw new CursorError("Cursor is not valid");
   }
+  const positions: Positions = {};
+  for (const stream of streams) {
+    const value = parsed?.[stream];
+    if (!Number.isSafeInteger(value) || (value as number) < 0) throw new CursorError("Cursor is not valid");
+    // A cursor is made below a head that only grows: one beyond it was not made by this service.
+    if ((value as number) > heads[stream]) {
+      throw new CursorError(`Cursor position of stream "${stream}" is beyond its head`);
+    }
+    positions[stream] = value as number;
+  }
+  return positions;
 }
 
 /** Notification storage in Deno KV with expiry after `ttlMs`. */
@@ -257,18 +266,20 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     });
   }
 
-  /** Every live notification of `stream` with `after < seq <= upTo`, in order. */
+  /** Every live notification of `stream` with `after < seq <= upTo`, in order (none for an empty range). */
   async function range(stream: Stream, after: number, upTo = Number.MAX_SAFE_INTEGER) {
     const out: StoredNotification[] = [];
-    const iter = kv.list<StoredNotification>({
-      start: notificationKey(stream, after + 1),
-      end: notificationKey(stream, Math.min(upTo, Number.MAX_SAFE_INTEGER - 1) + 1),
-    });
-    for await (const entry of iter) if (alive(entry.value)) out.push(entry.value);
+    for await (const n of scan(stream, after, upTo)) out.push(n);
     return out;
   }
 
+  /** The live notifications of `stream` after `after`, a page at a time (see `scanStream`). */
+  const scan = (stream: Stream, after: number, upTo?: number, pageSize?: number) =>
+    scanStream(kv, stream, after, { upTo, pageSize, alive });
+
+  /** The live notification with this id; null for any other id (one longer than a KV key names nothing). */
   async function byId(id: string): Promise<StoredNotification | null> {
+    if (id.length > MAX_ID_LENGTH) return null;
     const ref = await kv.get<{ stream: Stream; seq: number }>(notificationByIdKey(id));
     if (!ref.value) return null;
     const entry = await kv.get<StoredNotification>(notificationKey(ref.value.stream, ref.value.seq));
@@ -291,7 +302,7 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     const streams = streamsOf(userId, role);
     const limit = Math.min(Math.max(opts.limit ?? 20, 1), MAX_PAGE);
     const headPositions = await heads(streams);
-    const start = opts.cursor ? decodeCursor(opts.cursor, streams) : headPositions;
+    const start = opts.cursor ? decodeCursor(opts.cursor, streams, headPositions) : headPositions;
     const page = await listPage({
       userId,
       streams,
@@ -322,17 +333,7 @@ export function createNotificationStore(kv: Deno.Kv, options: { ttlMs: number; n
     return await marks.markAllRead(userId, streams, await heads(streams));
   }
 
-  /** Records that these notifications reached this user's socket. Unknown ids are ignored. */
-  async function acknowledge(userId: string, ids: string[]): Promise<void> {
-    const at = new Date(now()).toISOString();
-    for (let i = 0; i < ids.length; i += 500) {
-      const op = kv.atomic();
-      for (const id of ids.slice(i, i + 500)) op.set(deliveryKey(userId, id), at, { expireIn: ttl });
-      await withKvRetry(() => op.commit());
-    }
-  }
-
-  return { append, noteHead, head, heads, range, byId, list, markRead, markAllRead, acknowledge };
+  return { append, noteHead, head, heads, range, scan, byId, list, markRead, markAllRead };
 }
 
 export type NotificationStore = ReturnType<typeof createNotificationStore>;

@@ -11,13 +11,27 @@ export interface FrameSink {
 /** Bytes Deno may hold for a socket before frames wait in our own queue instead. */
 const HIGH_WATER_BYTES = 256 * 1024;
 const DRAIN_POLL_MS = 10;
+/** Frames already sent that may sit at the front of the array before it is compacted. */
+const COMPACT_AFTER = 64;
 
 export interface Outbound {
   /** Queues a frame; returns false when the queue overflowed (the caller closes the socket 4008). */
   push(frame: string): boolean;
   /** Frames waiting (a method, not a getter: a getter would put every socket's queue in dictionary mode). */
   queued(): number;
+  /**
+   * Resolves once at most `frames` frames wait (at once if that holds now), or once the queue is cleared
+   * because the socket closed: the caller checks whether its socket is still open. A producer that awaits this
+   * before each frame never makes the queue longer than `frames + 1`.
+   */
+  whenBelow(frames: number): Promise<void>;
+  /** Drops every waiting frame and wakes every `whenBelow` waiter (the socket closed). */
   clear(): void;
+}
+
+interface RoomWaiter {
+  frames: number;
+  resolve: () => void;
 }
 
 /** Creates the queue for one socket. */
@@ -40,6 +54,8 @@ class Queue implements Outbound {
    * frames Deno sends by itself) the reading could only say "writable", so it is skipped.
    */
   private bound = 0;
+  /** Producers waiting for room; made on first wait (only a replaying socket ever waits). */
+  private waiters: RoomWaiter[] | null = null;
 
   constructor(private readonly sink: FrameSink, private readonly bufferSize: number) {}
 
@@ -64,11 +80,29 @@ class Queue implements Outbound {
     return this.queue ? this.queue.length - this.head : 0;
   }
 
+  whenBelow(frames: number): Promise<void> {
+    if (this.queued() <= frames) return Promise.resolve();
+    return new Promise((resolve) => (this.waiters ??= []).push({ frames, resolve }));
+  }
+
   clear() {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.queue = null;
     this.head = 0;
+    this.wake();
+  }
+
+  /** Resolves the waiters whose mark the queue is now at or under. */
+  private wake() {
+    const waiters = this.waiters;
+    if (!waiters) return;
+    const queued = this.queued();
+    this.waiters = null;
+    for (const waiter of waiters) {
+      if (queued <= waiter.frames) waiter.resolve();
+      else (this.waiters ??= []).push(waiter);
+    }
   }
 
   private writable() {
@@ -91,8 +125,15 @@ class Queue implements Outbound {
     if (this.head === queue.length) {
       this.queue = null;
       this.head = 0;
-    } else if (this.sink.readyState === WebSocket.OPEN) {
+    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= queue.length) {
+      // A producer that keeps the queue from ever emptying (a replay) would otherwise keep every frame
+      // already sent reachable from the array.
+      queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.queue !== null && this.sink.readyState === WebSocket.OPEN) {
       this.timer = setTimeout(() => this.drain(), DRAIN_POLL_MS);
     }
+    this.wake();
   }
 }

@@ -73,6 +73,12 @@ const FAMILIES: readonly Family[] = [
     type: "counter",
     help: "KV entries read by notification listings (notifications, read states, read marks).",
   },
+  {
+    name: "realtime_acks_dropped_total",
+    type: "counter",
+    help: "Ids in ack frames dropped unstored, by reason (unknown, foreign, over_budget).",
+    labelled: true,
+  },
 ];
 
 export interface Exposition {

@@ -7,6 +7,7 @@ import { createSocketTokens } from "./socket_tokens.ts";
 import { CLOSE, type CloseCause } from "./close_codes.ts";
 import type { Config } from "./config.ts";
 import { type ConnectionRecord, createConnectionRegistry } from "./connections.ts";
+import { createDeliveryStore } from "./deliveries.ts";
 import { draftsFor } from "./events.ts";
 import { createHub } from "./hub.ts";
 import { createIsolateDirectory, ISOLATE_BEAT_MS } from "./isolates.ts";
@@ -68,6 +69,7 @@ export function createService(deps: ServiceDeps) {
   const startedAt = now();
   const metrics = deps.metrics ?? createMetrics();
   const store = createNotificationStore(kv, { ttlMs: config.notificationTtlMs, now });
+  const deliveries = createDeliveryStore(kv, { ttlMs: config.notificationTtlMs, now });
   const hub = createHub({ readRange: store.range, metrics, now });
   const isolates = createIsolateDirectory(kv, now);
   const registry = createConnectionRegistry(kv, {
@@ -189,8 +191,8 @@ export function createService(deps: ServiceDeps) {
   const sessionServices: SessionServices = {
     verifyToken: (token) => socketTokens.verify(token),
     positions: store.heads,
-    readAfter: (stream, after) => store.range(stream, after),
-    acknowledge: store.acknowledge,
+    scan: (stream, after) => store.scan(stream, after),
+    acknowledge: deliveries.acknowledge,
     publishFrame: async (identity, type, data) => {
       const payload = type === "user_message"
         ? {

@@ -3,24 +3,22 @@
  * checks them against their schemas and the socket's limits, and calls the service for everything else.
  * It never parses a token itself; `auth` frames go to the injected verifier.
  */
+import { ACK_IDS_PER_MINUTE, type AckBudget, acknowledgeWithin, createAckBudget } from "./socket_acks.ts";
 import type { SocketIdentity } from "./auth.ts";
 import { CLOSE, type CloseCause } from "./close_codes.ts";
 import { type HubConnection, notificationFrame } from "./hub.ts";
 import type { Stream } from "./keys.ts";
+import { isKvFailure } from "./kv.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import type { AckOutcome } from "./deliveries.ts";
 import type { Positions, StoredNotification } from "./notifications.ts";
 import { NotificationTooLargeError } from "./notification_size.ts";
 import { createOutbound, type Outbound } from "./outbound.ts";
 import { createFrameRateLimiter, type FrameRateLimiter } from "./rate_limit.ts";
-import { parseSafeJson } from "./safe_json.ts";
-import {
-  CLIENT_FRAME_TYPES,
-  clientDataSchemas,
-  clientEnvelopeSchema,
-  type ClientFrameType,
-  type NotificationType,
-} from "./schemas.ts";
+import { takeFrame } from "./frame_intake.ts";
+import { replayInto, type ReplayResult } from "./socket_replay.ts";
+import { clientDataSchemas, type ClientFrameType, type NotificationType } from "./schemas.ts";
 import type { z } from "zod";
 
 export interface SessionLimits {
@@ -37,9 +35,10 @@ export interface SessionServices {
   verifyToken(token: string): Promise<SocketIdentity>;
   /** Current heads of these streams. */
   positions(streams: Stream[]): Promise<Positions>;
-  /** Stored notifications of a stream after a seq, in order. */
-  readAfter(stream: Stream, after: number): Promise<StoredNotification[]>;
-  acknowledge(userId: string, ids: string[]): Promise<void>;
+  /** Stored notifications of a stream after a seq, in order, read a page at a time as they are taken. */
+  scan(stream: Stream, after: number): AsyncIterable<StoredNotification>;
+  /** Records deliveries of the user's own notifications among `ids`; says what became of the others. */
+  acknowledge(userId: string, streams: readonly Stream[], ids: string[]): Promise<AckOutcome>;
   /** Stores and delivers what a client frame publishes; returns the id of the (first) notification. */
   publishFrame(
     identity: SocketIdentity,
@@ -75,8 +74,6 @@ export interface SessionInit {
 
 const ADMIN_FRAMES = new Set(["system_announcement", "admin_alert", "project_update", "payment_update"]);
 
-const encoder = new TextEncoder();
-
 export interface SocketSession extends HubConnection {
   readonly identity: SocketIdentity;
   readonly clientIp: string;
@@ -111,17 +108,22 @@ class Session implements SocketSession {
   messageCount = 0;
   wantsMetrics = false;
 
-  private readonly streams: Stream[];
+  // Read and moved on by a replay (`ReplayTarget`); not part of `SocketSession`.
+  readonly streams: Stream[];
   /** Per stream (index in `streams`), the highest seq this socket was sent (or its welcome said was past). */
-  private readonly sent: number[];
+  readonly sent: number[];
   /** Per stream, the head at the welcome: what lies at or below it was never sent on this socket. */
-  private readonly welcomedAt: number[];
+  readonly welcomedAt: number[];
+  types: Set<NotificationType> | null = null;
+  closed = false;
+  readonly outbound: Outbound;
   /** Live notifications held back while the welcome or a resume reads from the store. */
   private held: StoredNotification[] | null = [];
-  private types: Set<NotificationType> | null = null;
-  private closed = false;
+  /** The welcome or a resume is reading the store: one at a time, so a replay's memory is one page. */
+  private replaying = true;
+  /** This minute's `ack` budget, made on the first `ack`. */
+  private ackBudget: AckBudget | null = null;
   private finished = false;
-  private readonly outbound: Outbound;
   private readonly rate: FrameRateLimiter;
   /** Made on first use: most sockets never log, and a child logger per socket is memory held for nothing. */
   private connLog: Logger | undefined = undefined;
@@ -154,7 +156,9 @@ class Session implements SocketSession {
     ws.addEventListener("close", this);
     this.ctx.onOpen(this);
     this.welcome().catch((e) => {
-      this.log().error("Welcome failed", { error: e });
+      // The store failing is the store's fault, logged as the API logs its 503s; anything else is a bug here.
+      if (isKvFailure(e)) this.log().warn("Welcome failed: store unavailable", { error: e });
+      else this.log().error("Welcome failed", { error: e });
       this.close(1011, "Internal error");
     });
   }
@@ -166,8 +170,12 @@ class Session implements SocketSession {
 
   deliver(n: StoredNotification, frame?: string) {
     if (this.closed) return;
-    if (this.held) this.held.push(n);
-    else this.pass(n, frame);
+    if (!this.held) return this.pass(n, frame);
+    // Held frames are outbound frames too: past BUFFER_SIZE the socket is as slow a consumer as any.
+    if (this.held.length + this.outbound.queued() >= this.ctx.limits.bufferSize) {
+      return this.closeWith("slowConsumer");
+    }
+    this.held.push(n);
   }
 
   sendControl(frame: string) {
@@ -201,11 +209,12 @@ class Session implements SocketSession {
     if (this.finished) return;
     this.finished = true;
     this.closed = true;
+    this.held = null;
     this.outbound.clear();
     this.ctx.onClosed(this);
   }
 
-  private send(frame: string) {
+  send(frame: string) {
     if (!this.outbound.push(frame)) this.closeWith("slowConsumer");
   }
 
@@ -260,34 +269,8 @@ class Session implements SocketSession {
       priority: "low",
     });
     this.ctx.onWelcomed(this, heads);
+    this.replaying = false;
     this.release();
-  }
-
-  /**
-   * Replays what the client lacks after `from`: what was stored before this socket's welcome, and whatever
-   * this socket has not been sent yet; never what it was already sent. Live notifications arriving meanwhile
-   * are held and released after the replay, so each goes out once.
-   */
-  private async replay(from: Positions): Promise<number> {
-    this.held ??= [];
-    let replayed = 0;
-    try {
-      for (let i = 0; i < this.streams.length; i++) {
-        const stream = this.streams[i];
-        const welcomedAt = this.welcomedAt[i] ?? 0;
-        const sentUpTo = this.sent[i] ?? 0;
-        for (const n of await this.ctx.services.readAfter(stream, from[stream] ?? 0)) {
-          if (n.seq > welcomedAt && n.seq <= sentUpTo) continue;
-          this.sent[i] = Math.max(this.sent[i] ?? 0, n.seq);
-          if (this.types && !this.types.has(n.type)) continue;
-          this.send(notificationFrame(n));
-          replayed++;
-        }
-      }
-    } finally {
-      this.release();
-    }
-    return replayed;
   }
 
   /** The positions a `resumed` frame reports: per stream read, the highest seq this socket was sent. */
@@ -301,63 +284,21 @@ class Session implements SocketSession {
 
   private receive(payload: unknown) {
     if (this.closed) return;
-    const { metrics, limits } = this.ctx;
     this.lastActivity = this.ctx.now();
     this.messageCount++;
-    if (typeof payload !== "string") {
-      metrics.inc("realtime_frames_total", { direction: "in", type: "binary" });
-      return this.closeWith("invalidData");
-    }
-    // Each UTF-16 unit is 1 to 3 UTF-8 bytes: only a frame between limit/3 and limit units needs counting.
-    const limit = limits.messageSizeLimit;
-    if (payload.length > limit || (payload.length * 3 > limit && encoder.encode(payload).length > limit)) {
-      metrics.inc("realtime_frames_total", { direction: "in", type: "oversized" });
-      return this.closeWith("tooBig");
-    }
-    const verdict = this.rate.hit();
-    if (verdict !== "ok") {
-      metrics.inc("realtime_rate_limited_total", { kind: verdict === "abusive" ? "socket_closed" : "frame" });
-      if (verdict === "abusive") return this.closeWith("rateLimit");
-      return this.error(
-        "rate_limited",
-        `More than ${limits.messageRatePerMinute} frames a minute; frame dropped`,
-      );
-    }
-    const parsed = parseSafeJson(payload);
-    if (!parsed.ok) {
-      metrics.inc("realtime_frames_total", { direction: "in", type: "invalid" });
-      if (parsed.reason === "syntax") return this.closeWith("invalidData");
-      return this.error(
-        "invalid_payload",
-        parsed.reason === "too_deep" ? "Frame is nested too deeply" : "Frame has a forbidden key",
-      );
-    }
-    const envelope = clientEnvelopeSchema.safeParse(parsed.value);
-    if (!envelope.success) {
-      metrics.inc("realtime_frames_total", { direction: "in", type: "invalid" });
-      return this.error("invalid_payload", "Frame must be an object with a string type");
-    }
-    const { type, id: replyTo } = envelope.data;
-    if (!(CLIENT_FRAME_TYPES as readonly string[]).includes(type)) {
-      metrics.inc("realtime_frames_total", { direction: "in", type: "unknown" });
-      return this.error("invalid_type", `Unknown frame type "${type.slice(0, 64)}"`, replyTo);
-    }
-    const frameType = type as ClientFrameType;
-    metrics.inc("realtime_frames_total", { direction: "in", type: frameType });
-    const data = clientDataSchemas[frameType].safeParse(envelope.data.data);
-    if (!data.success) {
-      const issue = data.error.issues[0];
-      const where = issue?.path.length ? ` at data.${issue.path.join(".")}` : "";
-      return this.error(
-        "invalid_payload",
-        `Invalid ${frameType} frame${where}: ${issue?.message ?? "invalid"}`,
-        replyTo,
-      );
-    }
-    this.handle(frameType, data.data, replyTo).catch((e) => {
+    const frame = takeFrame(payload, this.ctx.limits, this.rate, this.ctx.metrics);
+    if (frame.kind === "close") return this.closeWith(frame.cause);
+    if (frame.kind === "error") return this.error(frame.code, frame.message, frame.replyTo);
+    const { type: frameType, replyTo } = frame;
+    this.handle(frameType, frame.data, replyTo).catch((e) => {
       if (e instanceof NotificationTooLargeError) return this.error("payload_too_large", e.message, replyTo);
-      this.log().error("Frame handling failed", { type: frameType, error: e });
-      this.error("internal_error", "The frame could not be handled; try again", replyTo);
+      // The store failing is logged (as the API's 503 is) but is no fault in this code; anything else is.
+      const storeFailed = isKvFailure(e);
+      if (storeFailed) this.log().warn("Store unavailable", { type: frameType, error: e });
+      else this.log().error("Frame handling failed", { type: frameType, error: e });
+      if (this.closed) return;
+      if (storeFailed) this.error("unavailable", "Storage is unavailable; try again", replyTo);
+      else this.error("internal_error", "The frame could not be handled; try again", replyTo);
     });
   }
 
@@ -386,14 +327,36 @@ class Session implements SocketSession {
         return;
       }
       case "resume": {
-        const { positions: from } = data as z.infer<typeof clientDataSchemas.resume>;
-        const replayed = await this.replay(from);
-        this.control("resumed", replying({ replayed, positions: this.positions() }, replyTo));
-        return;
+        // One replay per socket at a time: a replay's memory is one page, and so is a socket's.
+        if (this.replaying) {
+          return this.error("busy", "A resume is already running; wait for resumed", replyTo);
+        }
+        this.replaying = true;
+        this.held ??= [];
+        const { positions } = data as z.infer<typeof clientDataSchemas.resume>;
+        let result: ReplayResult;
+        try {
+          result = await replayInto(this, services, positions, this.ctx.limits.bufferSize);
+        } finally {
+          this.replaying = false;
+          if (!this.closed) this.release();
+        }
+        if ("refused" in result) return this.error("invalid_payload", result.refused, replyTo);
+        if (this.closed) return;
+        return this.control(
+          "resumed",
+          replying({ replayed: result.replayed, positions: this.positions() }, replyTo),
+        );
       }
-      case "ack":
-        await services.acknowledge(this.userId, (data as { ids: string[] }).ids);
-        return;
+      case "ack": {
+        const budget = this.ackBudget ??= createAckBudget(ACK_IDS_PER_MINUTE, this.ctx.now);
+        const record = (ids: string[]) => services.acknowledge(this.userId, this.streams, ids);
+        const acks = acknowledgeWithin(budget, (data as { ids: string[] }).ids, record, this.ctx.metrics);
+        if (acks.overBudget) {
+          this.error("rate_limited", `Ack budget used up; ${acks.overBudget} ids dropped`, replyTo);
+        }
+        return await acks.done;
+      }
       case "auth": {
         const { token } = data as { token: string };
         try {

@@ -133,6 +133,99 @@ function isValidAuth(text: string): boolean {
   }
 }
 
+/** What the fuzzer knows of the store, so that `resume` and `ack` frames can name real positions and ids. */
+export interface StoreFacts {
+  /** The attacker's own stream, `user:<id>`. */
+  ownStream: string;
+  /** Ids of notifications the attacker reads (its own stream and `all`). */
+  ownIds: string[];
+  /** Ids of other users' notifications (another user's stream, `role:admin`). */
+  foreignIds: string[];
+}
+
+/** Numbers at and past every edge a position or a count has. */
+const extremeNumber: fc.Arbitrary<Tree> = fc.oneof(
+  fc.constantFrom(
+    0,
+    1,
+    -1,
+    0.5,
+    -0.5,
+    -0,
+    Number.MAX_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER - 1,
+    Number.MAX_SAFE_INTEGER + 1,
+    2 ** 60,
+    1e308,
+    -1e308,
+    Number.MIN_VALUE,
+    Number.MIN_SAFE_INTEGER,
+  ),
+  fc.nat({ max: 20 }),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+);
+
+/** `resume` with positions at the edges: huge, negative, fractional, 2^53−1, streams of others and none. */
+export function extremeResume(facts: StoreFacts): fc.Arbitrary<string> {
+  const stream = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(facts.ownStream, "all") },
+    { weight: 2, arbitrary: fc.constantFrom("role:admin", "user:someone-else", "user:", "", "ALL") },
+    { weight: 1, arbitrary: fc.string({ maxLength: 260 }) },
+    { weight: 1, arbitrary: hostileKey },
+  );
+  const position = fc.oneof({ weight: 4, arbitrary: extremeNumber }, { weight: 1, arbitrary: leaf });
+  return fc.tuple(
+    // Mostly a few streams, so that many frames pass the schema and reach the head checks; sometimes too many.
+    fc.oneof(
+      { weight: 4, arbitrary: fc.array(fc.tuple(stream, position), { maxLength: 4 }) },
+      { weight: 1, arbitrary: fc.array(fc.tuple(stream, position), { minLength: 15, maxLength: 20 }) },
+    ),
+    optional("id", fc.oneof(fc.string({ maxLength: 20 }), fc.integer())),
+  ).map(([positions, id]) =>
+    serialise(obj([["type", "resume"], id, ["data", obj([["positions", obj(positions)]])]]))
+  );
+}
+
+/** `ack` with the attacker's own ids, other users' ids, made-up, empty, long and non-string ids, many of them. */
+export function extremeAck(facts: StoreFacts): fc.Arbitrary<string> {
+  const oneId: fc.Arbitrary<Tree> = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...facts.ownIds) },
+    { weight: 3, arbitrary: fc.constantFrom(...facts.foreignIds) },
+    { weight: 3, arbitrary: fc.uuid() },
+    { weight: 1, arbitrary: fc.string({ maxLength: 3 }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom("a".repeat(199), "b".repeat(200), "c".repeat(201), "d".repeat(5000)),
+    },
+    { weight: 1, arbitrary: leaf },
+  );
+  const ids: fc.Arbitrary<Tree> = fc.oneof(
+    { weight: 6, arbitrary: fc.array(oneId, { maxLength: 8 }) },
+    {
+      weight: 1,
+      arbitrary: fc.array(fc.string({ minLength: 1, maxLength: 3 }), { minLength: 490, maxLength: 510 }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(...facts.ownIds, ...facts.foreignIds).map((id) => Array(500).fill(id)),
+    },
+    { weight: 1, arbitrary: leaf },
+  );
+  return fc.tuple(ids, optional("id", fc.string({ maxLength: 20 }))).map(([list, id]) =>
+    serialise(obj([["type", "ack"], id, ["data", obj([["ids", list]])]]))
+  );
+}
+
+/** Every kept frame, with `resume` and `ack` at extreme values among them (about four in ten). */
+export function hostileFrames(limit: number, facts: StoreFacts): fc.Arbitrary<string> {
+  return fc.oneof(
+    { arbitrary: keptFrames(limit), weight: 6 },
+    { arbitrary: extremeResume(facts), weight: 2 },
+    { arbitrary: extremeAck(facts), weight: 2 },
+  ).filter((text) => new TextEncoder().encode(text).length <= limit);
+}
+
 /** Text that is not JSON: truncations of real frames, and any string that fails to parse. */
 export const notJson: fc.Arbitrary<string> = fc.oneof(
   fc.string({ minLength: 1, maxLength: 200, unit: "grapheme" }),

@@ -26,6 +26,8 @@ export interface ServiceProcess {
   url: string;
   wsUrl: string;
   port: number;
+  /** The process id (for reading its memory from /proc). */
+  pid: number;
   /** Everything the process wrote to stdout and stderr so far (JSON log lines, among others). */
   output(): string;
   /** A socket token this service accepts. */
@@ -99,6 +101,7 @@ async function startOnce(options: ServiceProcessOptions): Promise<ServiceProcess
     url,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     port,
+    pid: proc.pid,
     output,
     socketToken: async (identity) => (await tokens.mint(identity)).token,
     stop,
