@@ -35,7 +35,7 @@ async function placesLeftAfter(plan, closedAt) {
     const leaked = taken.byUser + taken.byIp;
     const waited = Math.round(performance.now() - closedAt);
     if (leaked === 0) return { leaked, ...taken, freeAfterMs: waited };
-    if (waited > PLACES_FREE_WITHIN_MS) return { leaked, ...taken, freeAfterMs: null };
+    if (waited > PLACES_FREE_WITHIN_MS) return { leaked, ...taken, freeAfterMs: null, waitedMs: waited };
     await sleep(500);
   }
 }

@@ -18,124 +18,131 @@ export interface Verdict {
 /** Sockets one service process must hold from one address (per-IP limit 20,000). */
 const SOCKETS_FROM_ONE_ADDRESS = 15_000;
 
-const unknown = (figure: string, goal: string, why = "n/a"): Verdict => ({
-  figure,
-  goal,
-  measured: why,
-  met: null,
-});
+interface RatioTarget {
+  figure: string;
+  goal: string;
+  bound: { atLeast: number } | { atMost: number };
+  /** The service's figure and the one it is set against. */
+  ours(r: AllResults): unknown;
+  theirs(r: AllResults): unknown;
+  /** Whether the figure comes from the workloads where the service may hold fewer sockets than the peers. */
+  fromHeldSockets: boolean;
+}
+
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
 
-/** `ours ÷ theirs`, rounded as shown, held against `bound` (at least it, or at most it). */
-function ratio(
-  figure: string,
-  goal: string,
-  ours: unknown,
-  theirs: unknown,
-  bound: { atLeast: number } | { atMost: number },
-  caveat = "",
-): Verdict {
-  const a = num(ours);
-  const b = num(theirs);
-  if (a === undefined || !b) return unknown(figure, goal);
+/** The better (lower) steady p99 of bare Deno and `ws`, once both were measured. */
+function betterPeerP99(r: AllResults) {
+  const both = [r.bare_deno?.steady?.p99Ms, r.node_ws?.steady?.p99Ms].map(num);
+  return both.every((v) => v !== undefined) ? Math.min(...both as number[]) : undefined;
+}
+
+const RATIOS: RatioTarget[] = [
+  {
+    figure: "authenticated handshakes/s from one address, limits on ÷ limits off",
+    goal: "≥ 0.8",
+    bound: { atLeast: 0.8 },
+    ours: (r) => r.service?.oneAddress?.perSecond,
+    theirs: (r) => r.service_limits_off?.oneAddress?.perSecond,
+    fromHeldSockets: false,
+  },
+  {
+    figure: "fan-out frames/s ÷ Node `ws`",
+    goal: "≥ 1.0×",
+    bound: { atLeast: 1.0 },
+    ours: (r) => r.service?.fanout?.framesPerSecond,
+    theirs: (r) => r.node_ws?.fanout?.framesPerSecond,
+    fromHeldSockets: true,
+  },
+  {
+    figure: "fan-out frames/s ÷ bare Deno",
+    goal: "≥ 0.9×",
+    bound: { atLeast: 0.9 },
+    ours: (r) => r.service?.fanout?.framesPerSecond,
+    theirs: (r) => r.bare_deno?.fanout?.framesPerSecond,
+    fromHeldSockets: true,
+  },
+  {
+    figure: "server CPU per delivered frame, fan-out ÷ bare Deno",
+    goal: "≤ 1.15×",
+    bound: { atMost: 1.15 },
+    ours: (r) => r.service?.fanout?.cpuUsPerFrame,
+    theirs: (r) => r.bare_deno?.fanout?.cpuUsPerFrame,
+    fromHeldSockets: true,
+  },
+  {
+    figure: "server CPU per delivered frame, steady ÷ bare Deno",
+    goal: "≤ 1.15×",
+    bound: { atMost: 1.15 },
+    ours: (r) => r.service?.steady?.cpuUsPerFrame,
+    theirs: (r) => r.bare_deno?.steady?.cpuUsPerFrame,
+    fromHeldSockets: true,
+  },
+  {
+    figure: "steady-load p99, webhook → frame ÷ the better of bare Deno and `ws`",
+    goal: "≤ 1.25×",
+    bound: { atMost: 1.25 },
+    ours: (r) => r.service?.steady?.p99Ms,
+    theirs: betterPeerP99,
+    fromHeldSockets: true,
+  },
+  {
+    figure: "RSS per socket ÷ bare Deno",
+    goal: "≤ 1.2×",
+    bound: { atMost: 1.2 },
+    ours: (r) => r.service?.idle?.rssPerSocketKb,
+    theirs: (r) => r.bare_deno?.idle?.rssPerSocketKb,
+    fromHeldSockets: true,
+  },
+];
+
+/** `ours ÷ theirs`, rounded as shown, held against the target's bound. */
+function ratio(target: RatioTarget, results: AllResults): Verdict {
+  const { figure, goal, bound } = target;
+  const a = num(target.ours(results));
+  const b = num(target.theirs(results));
+  if (a === undefined || !b) return { figure, goal, measured: "n/a", met: null };
   const r = Math.round((a / b) * 100) / 100;
   const met = "atLeast" in bound ? r >= bound.atLeast : r <= bound.atMost;
+  const idle = results.service?.idle;
+  // When the service held fewer sockets than it was asked to, its figures are not the peers' workload.
+  const caveat = target.fromHeldSockets && idle && idle.sockets < idle.attempted
+    ? `; service held ${idle.sockets} of ${idle.attempted}`
+    : "";
   return { figure, goal, measured: `${r.toFixed(2)}× (${fmt(a)} / ${fmt(b)})${caveat}`, met };
 }
 
-/** When the service held fewer sockets than it was asked to, its figures are not the peers' workload. */
-function heldCaveat(service: TargetResults | undefined): string {
-  const idle = service?.idle;
-  return idle && idle.sockets < idle.attempted ? `; service held ${idle.sockets} of ${idle.attempted}` : "";
+/** Sockets held from one address; a quick run tries fewer than the goal, so it cannot tell. */
+function heldFromOneAddress(crowd: TargetResults | undefined): Verdict {
+  const figure = "sockets held from one address by one service process (per-IP limit 20,000)";
+  const goal = `≥ ${SOCKETS_FROM_ONE_ADDRESS}`;
+  if (!crowd) return { figure, goal, measured: "n/a", met: null };
+  const measured = `${crowd.held} of ${crowd.attempted}`;
+  return crowd.attempted < SOCKETS_FROM_ONE_ADDRESS
+    ? { figure, goal, measured: `${measured} (a quick run tries fewer)`, met: null }
+    : { figure, goal, measured, met: crowd.held >= SOCKETS_FROM_ONE_ADDRESS };
 }
 
-/** Places still taken after every socket closed, from one run's `{leaked, byUser, byIp, freeAfterMs}`. */
+/** Places still taken after every socket closed, from `{leaked, byUser, byIp, freeAfterMs, waitedMs}`. */
 function placesLeft(limit: string, places: TargetResults | undefined): Verdict {
   const figure = `places leaked after closing every socket, per-IP limit ${limit}`;
-  if (!places) return unknown(figure, "0");
+  if (!places) return { figure, goal: "0", measured: "n/a", met: null };
   const measured = places.leaked === 0
     ? `0 (all free ${places.freeAfterMs} ms after the last close)`
-    : `${places.leaked} (${places.byUser} by user, ${places.byIp} by IP) still taken 20 s after`;
+    : `${places.leaked} (${places.byUser} by user, ${places.byIp} by IP) still taken ${
+      Math.round(places.waitedMs / 1000)
+    } s after the last close`;
   return { figure, goal: "0", measured, met: places.leaked === 0 };
 }
 
 /** Every target of issue 13, judged from this run's results. */
 export function targetVerdicts(results: AllResults): Verdict[] {
-  const service = results.service;
-  const bare = results.bare_deno;
-  const ws = results.node_ws;
-  const caveat = heldCaveat(service);
-  const verdicts: Verdict[] = [];
-
-  const crowdFigure = "sockets held from one address by one service process (per-IP limit 20,000)";
-  const crowdGoal = `≥ ${SOCKETS_FROM_ONE_ADDRESS}`;
-  const crowd = service?.oneAddress;
-  if (!crowd) verdicts.push(unknown(crowdFigure, crowdGoal));
-  else if (crowd.attempted < SOCKETS_FROM_ONE_ADDRESS) {
-    verdicts.push(
-      unknown(crowdFigure, crowdGoal, `${crowd.held} of ${crowd.attempted} (a quick run tries fewer)`),
-    );
-  } else {
-    verdicts.push({
-      figure: crowdFigure,
-      goal: crowdGoal,
-      measured: `${crowd.held} of ${crowd.attempted}`,
-      met: crowd.held >= SOCKETS_FROM_ONE_ADDRESS,
-    });
-  }
-  verdicts.push(ratio(
-    "authenticated handshakes/s from one address, limits on ÷ limits off",
-    "≥ 0.8",
-    crowd?.perSecond,
-    results.service_limits_off?.oneAddress?.perSecond,
-    { atLeast: 0.8 },
-  ));
-  verdicts.push(ratio(
-    "fan-out frames/s ÷ Node `ws`",
-    "≥ 1.0×",
-    service?.fanout?.framesPerSecond,
-    ws?.fanout?.framesPerSecond,
-    { atLeast: 1.0 },
-    caveat,
-  ));
-  verdicts.push(ratio(
-    "fan-out frames/s ÷ bare Deno",
-    "≥ 0.9×",
-    service?.fanout?.framesPerSecond,
-    bare?.fanout?.framesPerSecond,
-    { atLeast: 0.9 },
-    caveat,
-  ));
-  for (const workload of ["fanout", "steady"]) {
-    verdicts.push(ratio(
-      `server CPU per delivered frame, ${workload === "fanout" ? "fan-out" : "steady"} ÷ bare Deno`,
-      "≤ 1.15×",
-      service?.[workload]?.cpuUsPerFrame,
-      bare?.[workload]?.cpuUsPerFrame,
-      { atMost: 1.15 },
-      caveat,
-    ));
-  }
-  const peerP99s = [bare?.steady?.p99Ms, ws?.steady?.p99Ms].map(num).filter((v) => v !== undefined);
-  verdicts.push(ratio(
-    "steady-load p99, webhook → frame ÷ the better of bare Deno and `ws`",
-    "≤ 1.25×",
-    service?.steady?.p99Ms,
-    peerP99s.length === 2 ? Math.min(...peerP99s) : undefined,
-    { atMost: 1.25 },
-    caveat,
-  ));
-  verdicts.push(ratio(
-    "RSS per socket ÷ bare Deno",
-    "≤ 1.2×",
-    service?.idle?.rssPerSocketKb,
-    bare?.idle?.rssPerSocketKb,
-    { atMost: 1.2 },
-    caveat,
-  ));
-  verdicts.push(placesLeft("50", results.service_ip_limit_50?.burstAndClose?.places));
-  verdicts.push(placesLeft("2,000", results.service_ip_limit_2000?.burstAndClose?.places));
-  verdicts.push(placesLeft("20,000", service?.placesLeft));
-  return verdicts;
+  return [
+    heldFromOneAddress(results.service?.oneAddress),
+    ...RATIOS.map((target) => ratio(target, results)),
+    placesLeft("50", results.service_ip_limit_50?.burstAndClose?.places),
+    placesLeft("2,000", results.service_ip_limit_2000?.burstAndClose?.places),
+    placesLeft("20,000", results.service?.placesLeft),
+  ];
 }
