@@ -220,7 +220,9 @@ const notes = [
   "Ratios are service ÷ peer from this one run; the machine is shared, so treat them as rough.",
   `Every socket comes from ${SOURCE_ADDRESS}, as users behind one carrier-grade NAT reach the service. ` +
   `The service runs with its limits on: ${PRODUCTION_LIMITS.perUser} sockets a user, ` +
-  `${PRODUCTION_LIMITS.perIp} an IP; its limits-off run is only the other side of the handshake ratio, and ` +
+  `${
+    PRODUCTION_LIMITS.perIp.toLocaleString("en-US")
+  } an IP; its limits-off run is only the other side of the handshake ratio, and ` +
   "its runs with per-IP limits of 50 and 2,000 only burst past them and count the places left.",
   "Service and bare Deno run under `deno serve --parallel` (one worker per core); Node peers are one process.",
   "Relay: publish from a socket on one worker → receipt on sockets of the other; n/a for one-process peers.",

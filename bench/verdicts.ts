@@ -116,7 +116,7 @@ function ratio(target: RatioTarget, results: AllResults): Verdict {
 /** Sockets held from one address; a quick run tries fewer than the goal, so it cannot tell. */
 function heldFromOneAddress(crowd: TargetResults | undefined): Verdict {
   const figure = "sockets held from one address by one service process (per-IP limit 20,000)";
-  const goal = `≥ ${SOCKETS_FROM_ONE_ADDRESS}`;
+  const goal = `≥ ${SOCKETS_FROM_ONE_ADDRESS.toLocaleString("en-US")}`;
   if (!crowd) return { figure, goal, measured: "n/a", met: null };
   const measured = `${crowd.held} of ${crowd.attempted}`;
   return crowd.attempted < SOCKETS_FROM_ONE_ADDRESS
