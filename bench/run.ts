@@ -224,7 +224,8 @@ const notes = [
     PRODUCTION_LIMITS.perIp.toLocaleString("en-US")
   } an IP; its limits-off run is only the other side of the handshake ratio, and ` +
   "its runs with per-IP limits of 50 and 2,000 only burst past them and count the places left.",
-  "Service and bare Deno run under `deno serve --parallel` (one worker per core); Node peers are one process.",
+  "Service and bare Deno run one worker per core in one process (the service's own, bare Deno's " +
+  "`deno serve --parallel`); Node peers are one process.",
   "Relay: publish from a socket on one worker → receipt on sockets of the other; n/a for one-process peers.",
   "CPU is utime+stime of the server's whole process tree (/proc), divided by frames delivered.",
   "Events: publications at a fixed rate with no socket attached, so CPU per event is what one costs before any frame.",
