@@ -250,6 +250,7 @@ async function steady(results) {
   await waitForReceipts(count * held.length, 15_000);
   const after = sampleTree(serverPid);
   results.steady = {
+    attempted: n,
     sockets: held.length,
     refused,
     webhooksPerSecond: rate,

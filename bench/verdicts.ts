@@ -11,7 +11,10 @@ export interface Verdict {
   goal: string;
   /** What this run measured, e.g. `0.93× (93451 / 100311)`. */
   measured: string;
-  /** Null when this run cannot tell: a figure is missing, or a quick run tried fewer sockets than the goal. */
+  /**
+   * Null when this run cannot tell: a figure is missing, the service held fewer sockets than the workload
+   * asked (so not the peers' workload), or a quick run tried fewer sockets than the goal.
+   */
   met: boolean | null;
 }
 
@@ -25,8 +28,11 @@ interface RatioTarget {
   /** The service's figure and the one it is set against. */
   ours(r: AllResults): unknown;
   theirs(r: AllResults): unknown;
-  /** Whether the figure comes from the workloads where the service may hold fewer sockets than the peers. */
-  fromHeldSockets: boolean;
+  /**
+   * The service's workload whose sockets the figure is measured over (`idle` also for the fan-out to them):
+   * had it held fewer than it was asked to, the figure would not measure the peers' workload.
+   */
+  heldIn?: "idle" | "steady";
 }
 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
@@ -45,7 +51,6 @@ const RATIOS: RatioTarget[] = [
     bound: { atLeast: 0.8 },
     ours: (r) => r.service?.oneAddress?.perSecond,
     theirs: (r) => r.service_limits_off?.oneAddress?.perSecond,
-    fromHeldSockets: false,
   },
   {
     figure: "fan-out frames/s ÷ Node `ws`",
@@ -53,7 +58,7 @@ const RATIOS: RatioTarget[] = [
     bound: { atLeast: 1.0 },
     ours: (r) => r.service?.fanout?.framesPerSecond,
     theirs: (r) => r.node_ws?.fanout?.framesPerSecond,
-    fromHeldSockets: true,
+    heldIn: "idle",
   },
   {
     figure: "fan-out frames/s ÷ bare Deno",
@@ -61,7 +66,7 @@ const RATIOS: RatioTarget[] = [
     bound: { atLeast: 0.9 },
     ours: (r) => r.service?.fanout?.framesPerSecond,
     theirs: (r) => r.bare_deno?.fanout?.framesPerSecond,
-    fromHeldSockets: true,
+    heldIn: "idle",
   },
   {
     figure: "server CPU per delivered frame, fan-out ÷ bare Deno",
@@ -69,7 +74,7 @@ const RATIOS: RatioTarget[] = [
     bound: { atMost: 1.15 },
     ours: (r) => r.service?.fanout?.cpuUsPerFrame,
     theirs: (r) => r.bare_deno?.fanout?.cpuUsPerFrame,
-    fromHeldSockets: true,
+    heldIn: "idle",
   },
   {
     figure: "server CPU per delivered frame, steady ÷ bare Deno",
@@ -77,7 +82,7 @@ const RATIOS: RatioTarget[] = [
     bound: { atMost: 1.15 },
     ours: (r) => r.service?.steady?.cpuUsPerFrame,
     theirs: (r) => r.bare_deno?.steady?.cpuUsPerFrame,
-    fromHeldSockets: true,
+    heldIn: "steady",
   },
   {
     figure: "steady-load p99, webhook → frame ÷ the better of bare Deno and `ws`",
@@ -85,7 +90,7 @@ const RATIOS: RatioTarget[] = [
     bound: { atMost: 1.25 },
     ours: (r) => r.service?.steady?.p99Ms,
     theirs: betterPeerP99,
-    fromHeldSockets: true,
+    heldIn: "steady",
   },
   {
     figure: "RSS per socket ÷ bare Deno",
@@ -93,7 +98,7 @@ const RATIOS: RatioTarget[] = [
     bound: { atMost: 1.2 },
     ours: (r) => r.service?.idle?.rssPerSocketKb,
     theirs: (r) => r.bare_deno?.idle?.rssPerSocketKb,
-    fromHeldSockets: true,
+    heldIn: "idle",
   },
 ];
 
@@ -104,13 +109,18 @@ function ratio(target: RatioTarget, results: AllResults): Verdict {
   const b = num(target.theirs(results));
   if (a === undefined || !b) return { figure, goal, measured: "n/a", met: null };
   const r = Math.round((a / b) * 100) / 100;
-  const met = "atLeast" in bound ? r >= bound.atLeast : r <= bound.atMost;
-  const idle = results.service?.idle;
-  // When the service held fewer sockets than it was asked to, its figures are not the peers' workload.
-  const caveat = target.fromHeldSockets && idle && idle.sockets < idle.attempted
-    ? `; service held ${idle.sockets} of ${idle.attempted}`
-    : "";
-  return { figure, goal, measured: `${r.toFixed(2)}× (${fmt(a)} / ${fmt(b)})${caveat}`, met };
+  const measured = `${r.toFixed(2)}× (${fmt(a)} / ${fmt(b)})`;
+  const workload = target.heldIn && results.service?.[target.heldIn];
+  if (workload && workload.sockets < workload.attempted) {
+    // Not the peers' workload: the ratio is shown, but it judges nothing.
+    return {
+      figure,
+      goal,
+      measured: `${measured}; service held ${workload.sockets} of ${workload.attempted}`,
+      met: null,
+    };
+  }
+  return { figure, goal, measured, met: "atLeast" in bound ? r >= bound.atLeast : r <= bound.atMost };
 }
 
 /** Sockets held from one address; a quick run tries fewer than the goal, so it cannot tell. */

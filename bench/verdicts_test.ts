@@ -67,7 +67,7 @@ Deno.test("targetVerdicts() cannot tell from a quick run or a missing figure", (
   assert.equal(byFigure(verdicts, "steady-load p99").met, null);
 });
 
-Deno.test("targetVerdicts() fails leaked places and says where the service held fewer sockets", () => {
+Deno.test("targetVerdicts() fails leaked places, and judges nothing over idle sockets not all held", () => {
   const results = fullRun();
   results.service_ip_limit_2000!.burstAndClose.places = {
     leaked: 977,
@@ -81,6 +81,19 @@ Deno.test("targetVerdicts() fails leaked places and says where the service held 
   const leaked = byFigure(verdicts, "per-IP limit 2,000");
   assert.equal(leaked.met, false);
   assert.equal(leaked.measured, "977 (141 by user, 836 by IP) still taken 20 s after the last close");
-  assert.match(byFigure(verdicts, "RSS per socket").measured, /; service held 862 of 10000$/);
+  const rss = byFigure(verdicts, "RSS per socket");
+  assert.match(rss.measured, /^1\.11× \(20 \/ 18\); service held 862 of 10000$/);
+  assert.equal(rss.met, null);
+  assert.equal(byFigure(verdicts, "fan-out ÷ bare Deno").met, null);
+  assert.equal(byFigure(verdicts, "steady ÷ bare Deno").met, true);
   assert.doesNotMatch(byFigure(verdicts, "limits on ÷ limits off").measured, /held/);
+});
+
+Deno.test("targetVerdicts() judges nothing from a steady load the service held only part of", () => {
+  const results = fullRun();
+  Object.assign(results.service!.steady, { attempted: 1_000, sockets: 126 });
+  const verdicts = targetVerdicts(results);
+  assert.equal(byFigure(verdicts, "steady-load p99").met, null);
+  assert.equal(byFigure(verdicts, "steady ÷ bare Deno").met, null);
+  assert.equal(byFigure(verdicts, "fan-out ÷ bare Deno").met, true);
 });
