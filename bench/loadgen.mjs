@@ -1,8 +1,8 @@
 /**
  * The load generator: a separate Node process that drives one server (the service or a peer) over real
- * loopback sockets through the five workloads, reading the server's memory and CPU from /proc around each,
- * and prints one JSON line of results. Node's `ws` client is the cheapest client we have, which keeps the
- * generator's share of the two cores small.
+ * loopback sockets through the workloads its plan names, every socket from the plan's one source address,
+ * reading the server's memory and CPU from /proc around each, and prints one JSON line of results. Node's
+ * `ws` client is the cheapest client we have, which keeps the generator's share of the two cores small.
  *   node bench/loadgen.mjs <plan.json>      (written by bench/run.ts)
  */
 import { Buffer } from "node:buffer";
@@ -10,28 +10,25 @@ import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { createRequire } from "node:module";
 import process from "node:process";
+import { createClients } from "./clients.mjs";
+import { cpuPer, latencyOf, mb, rssPerSocketKb, sleep, waitForQuiet } from "./measure.mjs";
+import { burstAndClose, oneAddress, placesLeft } from "./one_address.mjs";
 import { sampleTree, threadsOf } from "./proc.mjs";
-
-const require = createRequire(new URL("./peers/package.json", import.meta.url));
-const WebSocket = require("ws");
-const { io } = require("socket.io-client");
+import { ensurePorts } from "./source_ports.mjs";
 
 const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const { target, host, port, serverPid, sizes } = plan;
+const { target, host, port, serverPid, sizes, sourceAddress } = plan;
 const tokens = JSON.parse(readFileSync(plan.tokensFile, "utf8"));
-const isService = target === "service";
+/** The service in any of its runs speaks the service's protocol (webhooks, welcome frames, admin publishing). */
+const isService = target.startsWith("service");
 
-/** Source addresses rotate over 127.0.0.2… so that ephemeral ports never run short. */
-const LOCAL_ADDRESSES = 16;
 /** Bench frames carry `"title":"bench:<n>"`; the receipt is found without parsing the whole frame. */
 const MARK = '"title":"bench:';
 const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (msg) => process.stderr.write(`  [${target}] ${msg}\n`);
 
-// ---- receipts ---------------------------------------------------------------------------------------------
+// ---- receipts and clients ---------------------------------------------------------------------------------
 
 const sentAt = new Map();
 let nextEvent = 0;
@@ -50,66 +47,15 @@ function onFrame(client, text) {
   if (sent !== undefined) (samples[client.group] ??= []).push(lastReceipt - sent);
 }
 
-// ---- clients ----------------------------------------------------------------------------------------------
+const clients = createClients({ target, host, port, sourceAddress, onFrame });
 
-let opened = 0;
-
-/** Opens one authenticated socket; resolves with the client once its first frame (welcome/hello) arrived. */
-function open(token) {
-  const localAddress = `127.0.0.${2 + (opened++ % LOCAL_ADDRESSES)}`;
-  return new Promise((resolve, reject) => {
-    const client = { group: "all", first: null, send: null, close: null, closed: null };
-    const first = (text) => {
-      client.first = text;
-      resolve(client);
-    };
-    if (target === "socketio") {
-      const socket = io(`http://${host}:${port}`, {
-        transports: ["websocket"],
-        auth: { token },
-        reconnection: false,
-        forceNew: true,
-        localAddress,
-      });
-      client.closed = new Promise((done) => socket.on("disconnect", done));
-      client.send = (text) => socket.emit("message", text);
-      client.close = () => socket.disconnect();
-      socket.on("message", (text) => client.first === null ? first(text) : onFrame(client, text));
-      socket.on("connect_error", reject);
-      return;
-    }
-    const ws = new WebSocket(`ws://${host}:${port}/ws`, ["realtime.v1", token], {
-      localAddress,
-      perMessageDeflate: false,
-    });
-    client.closed = new Promise((done) => ws.on("close", done));
-    client.send = (text) => ws.send(text);
-    client.close = () => ws.close();
-    ws.on("message", (data) => {
-      const text = data.toString();
-      client.first === null ? first(text) : onFrame(client, text);
-    });
-    ws.on("error", reject);
-    ws.on("close", (code) => client.first === null && reject(new Error(`Closed ${code} before the welcome`)));
-  });
-}
-
-/** Opens `count` sockets with distinct users, `concurrency` handshakes in flight. */
-async function openMany(count, concurrency = 200, offset = 0) {
-  const clients = new Array(count);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
-    while (next < count) {
-      const i = next++;
-      clients[i] = await open(tokens[(offset + i) % tokens.length]);
-    }
-  }));
-  return clients;
-}
-
-async function closeAll(clients, ms = 30_000) {
-  for (const c of clients) c.close();
-  await Promise.race([Promise.all(clients.map((c) => c.closed)), sleep(ms)]);
+/** Opens `count` sockets of distinct users from the one address; refusals are counted, not thrown. */
+async function openHeld(count) {
+  await ensurePorts(sourceAddress, count, log);
+  const opened = await clients.openMany(tokens, count);
+  const refusals = Object.values(opened.refused).reduce((a, b) => a + b, 0);
+  if (refusals) log(`${refusals} of ${count} sockets refused: ${JSON.stringify(opened.refused)}`);
+  return opened;
 }
 
 // ---- publishing -------------------------------------------------------------------------------------------
@@ -182,47 +128,12 @@ async function atRate(count, rate, task) {
   await Promise.all(pending);
 }
 
-/**
- * Waits until the server's CPU use falls below a fifth of a core (or 10 s pass), so that a workload does not
- * measure the tail of the previous one: closing 10,000 sockets, or a collector catching up.
- */
-async function waitForQuiet() {
-  const deadline = performance.now() + 10_000;
-  let last = sampleTree(serverPid).cpuSeconds;
-  while (performance.now() < deadline) {
-    await sleep(250);
-    const now = sampleTree(serverPid).cpuSeconds;
-    if (now - last < 0.05) return;
-    last = now;
-  }
-}
-
 async function waitForReceipts(expected, ms) {
   const deadline = performance.now() + ms;
   while (received < expected && performance.now() < deadline) await sleep(5);
 }
 
-// ---- measuring --------------------------------------------------------------------------------------------
-
-function percentile(sorted, q) {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null;
-}
-
-function latencyOf(values = []) {
-  const sorted = Float64Array.from(values).sort();
-  const round = (v) => (v === null ? null : Math.round(v * 100) / 100);
-  return {
-    samples: sorted.length,
-    p50Ms: round(percentile(sorted, 0.5)),
-    p99Ms: round(percentile(sorted, 0.99)),
-    maxMs: round(sorted.length ? sorted[sorted.length - 1] : null),
-  };
-}
-
-/** Server CPU (µs) per unit of work between two samples. */
-const cpuPer = (before, after, units) =>
-  units > 0 ? Math.round(((after.cpuSeconds - before.cpuSeconds) * 1e6) / units * 100) / 100 : null;
-const mb = (bytes) => Math.round(bytes / 1e5) / 10;
+// ---- which worker holds a socket --------------------------------------------------------------------------
 
 /** The service's socket → isolate map, from its connection records (bench/isolates.ts reads the KV file). */
 function isolatesOf() {
@@ -239,20 +150,22 @@ const holderOf = (client, isolates) =>
 async function idleAndFanOut(results) {
   const n = sizes.idleSockets;
   log(`holding ${n} idle sockets`);
-  await waitForQuiet();
+  await waitForQuiet(serverPid);
   const before = sampleTree(serverPid);
   const t0 = performance.now();
-  const clients = await openMany(n);
+  const { clients: held, refused } = await openHeld(n);
   const connectSeconds = (performance.now() - t0) / 1000;
   await sleep(1500); // let welcomes, records and garbage settle
   const after = sampleTree(serverPid);
   results.idle = {
-    sockets: n,
+    attempted: n,
+    sockets: held.length,
+    refused,
     connectSeconds: Math.round(connectSeconds * 100) / 100,
     rssBeforeMb: mb(before.rssBytes),
     rssAfterMb: mb(after.rssBytes),
-    rssPerSocketKb: Math.round((after.rssBytes - before.rssBytes) / n / 102.4) / 10,
-    cpuUsPerSocket: cpuPer(before, after, n),
+    rssPerSocketKb: rssPerSocketKb(before, after, held.length),
+    cpuUsPerSocket: cpuPer(before, after, held.length),
     processes: after.processes,
   };
   if (isService) {
@@ -262,26 +175,26 @@ async function idleAndFanOut(results) {
   }
 
   const k = sizes.fanoutEvents;
-  log(`fan-out: ${k} announcements to ${n} sockets`);
-  await waitForQuiet();
+  log(`fan-out: ${k} announcements to ${held.length} sockets`);
+  await waitForQuiet(serverPid);
   received = 0;
   const f0 = sampleTree(serverPid);
   const start = performance.now();
   for (let i = 0; i < k; i++) await publish();
-  await waitForReceipts(k * n, 60_000);
+  await waitForReceipts(k * held.length, 60_000);
   const f1 = sampleTree(serverPid);
   const seconds = (lastReceipt - start) / 1000;
   results.fanout = {
-    sockets: n,
+    sockets: held.length,
     events: k,
     delivered: received,
-    lost: k * n - received,
+    lost: k * held.length - received,
     seconds: Math.round(seconds * 1000) / 1000,
     framesPerSecond: Math.round(received / seconds),
     cpuUsPerFrame: cpuPer(f0, f1, received),
   };
-  log(`closing ${n} sockets`);
-  await closeAll(clients);
+  log(`closing ${held.length} sockets`);
+  await clients.closeAll(held);
   await sleep(1000);
 }
 
@@ -289,16 +202,25 @@ async function handshakes(results) {
   const total = sizes.handshakes;
   const concurrency = sizes.handshakeConcurrency;
   log(`${total} authenticated handshakes, ${concurrency} in flight`);
-  await waitForQuiet();
+  await ensurePorts(sourceAddress, concurrency, log);
+  await waitForQuiet(serverPid);
   const before = sampleTree(serverPid);
   const closing = [];
+  const refused = {};
+  let opened = 0;
   let next = 0;
   const start = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < total) {
-      const client = await open(tokens[next++ % tokens.length]);
-      client.close();
-      closing.push(client.closed);
+      try {
+        const client = await clients.open(tokens[next++ % tokens.length]);
+        opened++;
+        client.close();
+        closing.push(client.closed);
+      } catch (error) {
+        const reason = clients.reasonOf(error);
+        refused[reason] = (refused[reason] ?? 0) + 1;
+      }
     }
   }));
   const seconds = (performance.now() - start) / 1000;
@@ -307,8 +229,10 @@ async function handshakes(results) {
   const after = sampleTree(serverPid);
   results.handshakes = {
     count: total,
+    opened,
+    refused,
     seconds: Math.round(seconds * 1000) / 1000,
-    perSecond: Math.round(total / seconds),
+    perSecond: Math.round(opened / seconds),
     cpuUsPerHandshake: cpuPer(before, after, total),
   };
 }
@@ -317,25 +241,27 @@ async function steady(results) {
   const { steadySockets: n, steadyRate: rate, steadySeconds } = sizes;
   const count = Math.round(rate * steadySeconds);
   log(`steady: ${rate} webhooks/s for ${steadySeconds} s to ${n} sockets`);
-  const clients = await openMany(n);
-  await waitForQuiet();
+  const { clients: held, refused } = await openHeld(n);
+  await waitForQuiet(serverPid);
   received = 0;
   samples = {};
   const before = sampleTree(serverPid);
   await atRate(count, rate, publish);
-  await waitForReceipts(count * n, 15_000);
+  await waitForReceipts(count * held.length, 15_000);
   const after = sampleTree(serverPid);
   results.steady = {
-    sockets: n,
+    attempted: n,
+    sockets: held.length,
+    refused,
     webhooksPerSecond: rate,
     events: count,
     delivered: received,
-    lost: count * n - received,
+    lost: count * held.length - received,
     ...latencyOf(samples.all),
     cpuUsPerFrame: cpuPer(before, after, received),
   };
   samples = null;
-  await closeAll(clients);
+  await clients.closeAll(held);
   await sleep(500);
 }
 
@@ -343,7 +269,7 @@ async function steady(results) {
 async function events(results) {
   const { eventCount: count, eventRate: rate } = sizes;
   log(`events: ${count} publications at ${rate}/s, no sockets`);
-  await waitForQuiet();
+  await waitForQuiet(serverPid);
   const before = sampleTree(serverPid);
   await atRate(count, rate, publish);
   await sleep(200); // the other worker's share (relay receipt) of the last events
@@ -352,28 +278,35 @@ async function events(results) {
 }
 
 async function relay(results) {
+  if (!plan.relay) return; // one-process peers have no workers to relay between
   const { relaySockets: n, relayMessages: count, relayRate: rate } = sizes;
   log(`relay: ${count} publications across workers to ${n} sockets`);
-  const clients = await openMany(n);
+  const { clients: held, refused } = await openHeld(n);
   // The service publishes only from an admin socket; a peer takes any frame from any socket.
-  const publisher = isService ? await open(plan.adminToken) : clients[0];
-  await waitForQuiet(); // connection records are saved asynchronously
+  const publisher = isService ? await clients.open(plan.adminToken).catch(clients.reasonOf) : held[0];
+  if (typeof publisher === "string") {
+    log(`the admin socket that publishes was refused: ${publisher}`);
+    results.relay = { sockets: held.length, refused, publisherRefused: publisher };
+    return await clients.closeAll(held);
+  }
+  await waitForQuiet(serverPid); // connection records are saved asynchronously
   const isolates = isService ? isolatesOf() : null;
   const home = holderOf(publisher, isolates);
   publisher.group = "publisher";
-  for (const c of clients) c.group = holderOf(c, isolates) === home ? "local" : "remote";
-  const remote = clients.filter((c) => c.group === "remote").length;
-  log(`${remote} of ${n} sockets are on another worker than the publisher`);
+  for (const c of held) c.group = holderOf(c, isolates) === home ? "local" : "remote";
+  const remote = held.filter((c) => c.group === "remote").length;
+  log(`${remote} of ${held.length} sockets are on another worker than the publisher`);
   received = 0;
   samples = {};
   const before = sampleTree(serverPid);
   await atRate(count, rate, () => publishFrom(publisher));
   // The service's publisher is an extra socket, and it too reads stream "all".
-  const expected = count * (n + (isService ? 1 : 0));
+  const expected = count * (held.length + (isService ? 1 : 0));
   await waitForReceipts(expected, 15_000);
   const after = sampleTree(serverPid);
   results.relay = {
-    sockets: n,
+    sockets: held.length,
+    refused,
     remoteSockets: remote,
     events: count,
     delivered: received,
@@ -383,15 +316,24 @@ async function relay(results) {
     cpuUsPerFrame: cpuPer(before, after, received),
   };
   samples = null;
-  if (isService) clients.push(publisher);
-  await closeAll(clients);
+  if (isService) held.push(publisher);
+  await clients.closeAll(held);
 }
 
-const results = { target };
-for (const [name, run] of Object.entries({ idleAndFanOut, handshakes, steady, events, relay })) {
-  if (name === "relay" && !plan.relay) continue;
-  if (plan.workloads && !plan.workloads.some((w) => name.toLowerCase().includes(w))) continue;
-  await run(results);
+const WORKLOADS = { idleAndFanOut, handshakes, steady, events, relay, oneAddress, burstAndClose, placesLeft };
+/** What the workloads of bench/one_address.mjs share with this file. */
+const context = { plan, sizes, serverPid, sourceAddress, tokens, clients, log };
+
+// A service run says which limits it ran with: `{perUser, perIp}`, or "off" for the limits-off comparison.
+const results = plan.limits ? { target, limits: plan.limits } : { target };
+for (const name of plan.workloads) {
+  try {
+    await WORKLOADS[name](results, context);
+  } catch (error) {
+    // The other workloads still run; bench/run.ts reports the error and exits 1.
+    log(`${name} failed: ${error?.stack ?? error}`);
+    (results.errors ??= []).push(`${name}: ${error?.message ?? error}`);
+  }
   // BENCH_THREADS=1: where the server's CPU went so far, by thread (JS workers, KV, tokio…).
   if (process.env.BENCH_THREADS) {
     log(`after ${name}, CPU s by thread: ${JSON.stringify(threadsOf(serverPid))}`);

@@ -1,7 +1,7 @@
 /**
  * What the server costs, read from /proc: resident memory and CPU time (user + system, every thread) of a
- * process and all its descendants. The service runs as `serve.ts` → `deno serve --parallel`, whose workers are
- * threads of one process, so the tree covers them all.
+ * process and all its descendants. The service's workers (scripts/serve.ts) and bare Deno's (`deno serve
+ * --parallel`) are threads of one process, so the tree covers them all.
  */
 import { readdirSync, readFileSync } from "node:fs";
 

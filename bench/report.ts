@@ -1,11 +1,14 @@
 /**
- * The bench's report: one row per figure, one column per target, and the service's ratio to each peer; the
- * same table goes to the terminal and, with the machine it ran on, into bench/RESULTS.md.
+ * The bench's report: one row per figure, one column per target, and the service's ratio to each peer; then
+ * issue 13's targets, each as the ratio or count it names with whether this run met it. The same tables go to
+ * the terminal and, with the machine it ran on, into bench/RESULTS.md; the verdicts also into results.json.
  */
-import type { TargetName } from "./targets.ts";
+import { PEERS, type TargetName } from "./targets.ts";
+import { targetVerdicts, type Verdict } from "./verdicts.ts";
 
 // deno-lint-ignore no-explicit-any
 export type TargetResults = Record<string, any>;
+export type AllResults = Partial<Record<TargetName, TargetResults>>;
 
 interface Row {
   label: string;
@@ -39,16 +42,34 @@ const ROWS: Row[] = [
   { label: "relay latency p99 (ms)", higherIsBetter: false, pick: (r) => r.relay?.remote.p99Ms },
   { label: "relay latency max (ms)", higherIsBetter: false, pick: (r) => r.relay?.remote.maxMs },
   { label: "relay CPU per frame (µs)", higherIsBetter: false, pick: (r) => r.relay?.cpuUsPerFrame },
+  { label: "one address: sockets held", higherIsBetter: true, pick: (r) => r.oneAddress?.held },
+  { label: "one address: handshakes/s", higherIsBetter: true, pick: (r) => r.oneAddress?.perSecond },
+  {
+    label: "one address: handshake p99 (ms)",
+    higherIsBetter: false,
+    pick: (r) => r.oneAddress?.handshake.p99Ms,
+  },
+  {
+    label: "one address: server CPU per handshake (µs)",
+    higherIsBetter: false,
+    pick: (r) => r.oneAddress?.cpuUsPerHandshake,
+  },
+  {
+    label: "places left after every socket closed",
+    higherIsBetter: false,
+    pick: (r) => r.placesLeft?.leaked,
+  },
 ];
-
-const PEERS: TargetName[] = ["bare_deno", "node_ws", "socketio"];
 
 const show = (v: number | null | undefined) =>
   v === null || v === undefined ? "n/a" : Number.isInteger(v) ? String(v) : v.toFixed(2);
 
-/** The table as Markdown rows (which also read well in a terminal). */
-export function table(results: Partial<Record<TargetName, TargetResults>>): string {
-  const names = Object.keys(results) as TargetName[];
+/**
+ * The figures as Markdown rows (which also read well in a terminal): the service's headline run and the
+ * peers. The service's other runs (limits off, smaller per-IP limits) appear only in the targets.
+ */
+export function table(results: AllResults): string {
+  const names = (["service", ...PEERS] as TargetName[]).filter((n) => results[n]);
   const peers = PEERS.filter((p) => names.includes(p));
   const header = ["figure", "better", ...names, ...peers.map((p) => `service ÷ ${p}`)];
   const lines = [header, header.map(() => "---")];
@@ -67,7 +88,31 @@ export function table(results: Partial<Record<TargetName, TargetResults>>): stri
       ...peers.map(ratio),
     ]);
   }
-  return lines.map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+  return markdown(lines);
+}
+
+/** Issue 13's targets, one row each: what it asks, what this run measured, and whether that meets it. */
+export function targetsTable(verdicts: Verdict[]): string {
+  const status = (met: boolean | null) => (met === null ? "n/a" : met ? "met" : "not met");
+  return markdown([
+    ["target (issue 13)", "goal", "measured", "status"],
+    ["---", "---", "---", "---"],
+    ...verdicts.map((v) => [v.figure, v.goal, v.measured, status(v.met)]),
+  ]);
+}
+
+const markdown = (lines: string[][]) => lines.map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+
+/** Sockets a target refused in any workload, one line per target: the figures above count only those held. */
+export function refusalNotes(results: AllResults): string[] {
+  const notes: string[] = [];
+  for (const [name, r] of Object.entries(results)) {
+    const refusals = Object.entries(r ?? {})
+      .filter(([, w]) => w && typeof w === "object" && w.refused && Object.keys(w.refused).length)
+      .map(([workload, w]) => `${workload} ${JSON.stringify(w.refused)}`);
+    if (refusals.length) notes.push(`Refused sockets, ${name}: ${refusals.join("; ")}.`);
+  }
+  return notes;
 }
 
 /** Where and how the bench ran: CPU model, cores, memory, runtimes, date, command. */
@@ -94,7 +139,7 @@ const END = "<!-- bench:end -->";
 export async function writeResultsMarkdown(
   path: string,
   info: Awaited<ReturnType<typeof machine>>,
-  results: Partial<Record<TargetName, TargetResults>>,
+  results: AllResults,
   notes: string[],
 ) {
   const generated = [
@@ -102,6 +147,8 @@ export async function writeResultsMarkdown(
     `Latest run: \`${info.command}\` on ${info.date}.`,
     "",
     `Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGb} GB; Deno ${info.deno}, Node ${info.node}.`,
+    "",
+    targetsTable(targetVerdicts(results)),
     "",
     table(results),
     "",

@@ -1,0 +1,59 @@
+/**
+ * Ports of the one source address every socket comes from. A client socket bound to that address takes one
+ * of the kernel's ephemeral ports (`ip_local_port_range`, ~28,000) for as long as it lives and, if the client
+ * closed first, for TIME_WAIT after. Every server here closes the TCP connection first (the WebSocket closing
+ * handshake leaves that to the server), so TIME_WAIT sits on the server's side; this still checks, before
+ * each workload, that the ports it needs are free, and waits for TIME_WAIT to drain when they are not.
+ */
+import { readFileSync } from "node:fs";
+
+const TIME_WAIT = "06";
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `127.0.0.2` as /proc/net/tcp writes it: the four bytes in host (little-endian) order, in hex. */
+function procAddress(address) {
+  return address.split(".").reverse().map((b) => Number(b).toString(16).padStart(2, "0")).join("")
+    .toUpperCase();
+}
+
+function ephemeralPorts() {
+  const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
+  return Number(high) - Number(low) + 1;
+}
+
+/** TCP sockets with `address` at either end right now: its own (ports taken), and the servers' TIME_WAIT. */
+export function socketsOf(address) {
+  const hex = procAddress(address);
+  let ownPorts = 0;
+  let ownTimeWait = 0;
+  let serverTimeWait = 0;
+  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+    const [, local, remote, state] = line.trim().split(/\s+/);
+    if (!state) continue;
+    if (local.startsWith(hex)) {
+      ownPorts++;
+      if (state === TIME_WAIT) ownTimeWait++;
+    } else if (remote.startsWith(hex) && state === TIME_WAIT) {
+      serverTimeWait++;
+    }
+  }
+  return { ownPorts, ownTimeWait, serverTimeWait };
+}
+
+/** Waits (at most 70 s, past TIME_WAIT's 60) until `needed` ports of `address` are free; logs what it saw. */
+export async function ensurePorts(address, needed, log) {
+  const total = ephemeralPorts();
+  const deadline = performance.now() + 70_000;
+  let seen = socketsOf(address);
+  log(
+    `${address}: ${seen.ownPorts} of ${total} ports taken (${seen.ownTimeWait} in TIME_WAIT; servers' ` +
+      `TIME_WAIT ${seen.serverTimeWait}), ${needed} needed`,
+  );
+  if (needed > total) throw new Error(`${needed} sockets from ${address} need more than its ${total} ports`);
+  while (total - seen.ownPorts < needed && performance.now() < deadline) {
+    await sleep(1000);
+    seen = socketsOf(address);
+  }
+  if (total - seen.ownPorts < needed) log(`only ${total - seen.ownPorts} ports free after waiting`);
+  return seen;
+}

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import type { AllResults } from "./report.ts";
+import { targetVerdicts, type Verdict } from "./verdicts.ts";
+
+/** One full run's results, as bench/loadgen.mjs reports them, with every target met. */
+function fullRun(): AllResults {
+  const places = { leaked: 0, byUser: 0, byIp: 0, freeAfterMs: 600 };
+  return {
+    service: {
+      idle: { attempted: 10_000, sockets: 10_000, rssPerSocketKb: 20 },
+      fanout: { framesPerSecond: 100_000, cpuUsPerFrame: 9 },
+      steady: { p99Ms: 22, cpuUsPerFrame: 9 },
+      oneAddress: { attempted: 15_000, held: 15_000, perSecond: 1_800 },
+      placesLeft: places,
+    },
+    service_limits_off: { limits: "off", oneAddress: { attempted: 15_000, held: 15_000, perSecond: 2_000 } },
+    service_ip_limit_50: { burstAndClose: { limit: 50, held: 50, places } },
+    service_ip_limit_2000: { burstAndClose: { limit: 2_000, held: 2_000, places } },
+    bare_deno: {
+      idle: { attempted: 10_000, sockets: 10_000, rssPerSocketKb: 18 },
+      fanout: { framesPerSecond: 105_000, cpuUsPerFrame: 8 },
+      steady: { p99Ms: 24, cpuUsPerFrame: 8 },
+    },
+    node_ws: { fanout: { framesPerSecond: 95_000 }, steady: { p99Ms: 19 } },
+  };
+}
+
+const byFigure = (verdicts: Verdict[], words: string) => {
+  const found = verdicts.find((v) => v.figure.includes(words));
+  assert.ok(found, `a verdict on "${words}"`);
+  return found;
+};
+
+Deno.test("targetVerdicts() judges every target of issue 13 from one run", () => {
+  const verdicts = targetVerdicts(fullRun());
+  assert.equal(verdicts.length, 11);
+  assert.deepEqual(verdicts.filter((v) => v.met !== true), []);
+  assert.equal(byFigure(verdicts, "limits on ÷ limits off").measured, "0.90× (1800 / 2000)");
+  assert.equal(byFigure(verdicts, "per-IP limit 2,000").measured, "0 (all free 600 ms after the last close)");
+});
+
+Deno.test("targetVerdicts() sets the steady p99 against the better of bare Deno and ws", () => {
+  const results = fullRun();
+  const p99 = byFigure(targetVerdicts(results), "steady-load p99");
+  assert.equal(p99.measured, "1.16× (22 / 19)");
+  results.service!.steady.p99Ms = 24;
+  assert.equal(byFigure(targetVerdicts(results), "steady-load p99").met, false);
+});
+
+Deno.test("targetVerdicts() rounds a ratio as shown before holding it against its bound", () => {
+  const results = fullRun();
+  results.service!.oneAddress.perSecond = 1_599; // 0.7995 shows as 0.80×, which meets ≥ 0.8
+  assert.equal(byFigure(targetVerdicts(results), "limits on ÷ limits off").met, true);
+  results.service!.oneAddress.perSecond = 1_589;
+  assert.equal(byFigure(targetVerdicts(results), "limits on ÷ limits off").met, false);
+});
+
+Deno.test("targetVerdicts() cannot tell from a quick run or a missing figure", () => {
+  const results = fullRun();
+  results.service!.oneAddress = { attempted: 2_000, held: 2_000, perSecond: 1_800 };
+  delete results.node_ws;
+  const verdicts = targetVerdicts(results);
+  const held = byFigure(verdicts, "sockets held from one address");
+  assert.equal(held.met, null);
+  assert.equal(held.measured, "2000 of 2000 (a quick run tries fewer)");
+  assert.equal(byFigure(verdicts, "÷ Node `ws`").met, null);
+  assert.equal(byFigure(verdicts, "steady-load p99").met, null);
+});
+
+Deno.test("targetVerdicts() fails leaked places, and judges nothing over idle sockets not all held", () => {
+  const results = fullRun();
+  results.service_ip_limit_2000!.burstAndClose.places = {
+    leaked: 977,
+    byUser: 141,
+    byIp: 836,
+    freeAfterMs: null,
+    waitedMs: 20_300,
+  };
+  results.service!.idle.sockets = 862;
+  const verdicts = targetVerdicts(results);
+  const leaked = byFigure(verdicts, "per-IP limit 2,000");
+  assert.equal(leaked.met, false);
+  assert.equal(leaked.measured, "977 (141 by user, 836 by IP) still taken 20 s after the last close");
+  const rss = byFigure(verdicts, "RSS per socket");
+  assert.match(rss.measured, /^1\.11× \(20 \/ 18\); service held 862 of 10000$/);
+  assert.equal(rss.met, null);
+  assert.equal(byFigure(verdicts, "fan-out ÷ bare Deno").met, null);
+  assert.equal(byFigure(verdicts, "steady ÷ bare Deno").met, true);
+  assert.doesNotMatch(byFigure(verdicts, "limits on ÷ limits off").measured, /held/);
+});
+
+Deno.test("targetVerdicts() judges nothing from a steady load the service held only part of", () => {
+  const results = fullRun();
+  Object.assign(results.service!.steady, { attempted: 1_000, sockets: 126 });
+  const verdicts = targetVerdicts(results);
+  assert.equal(byFigure(verdicts, "steady-load p99").met, null);
+  assert.equal(byFigure(verdicts, "steady ÷ bare Deno").met, null);
+  assert.equal(byFigure(verdicts, "fan-out ÷ bare Deno").met, true);
+});
