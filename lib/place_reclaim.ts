@@ -1,0 +1,125 @@
+/**
+ * Giving back the connection places of a holder that can no longer give them back itself: an isolate that
+ * crashed (its heartbeat stopped), or one shutting down. Every isolate runs the janitor once a second; two
+ * janitors reclaiming the same holder subtract each holding once, because every step checks what it read.
+ *
+ * Reclaiming runs in three steps, each safe to repeat or to interrupt (a janitor may crash half-way):
+ * 1. the holder is marked `reclaiming`. Its owner checks the holder's versionstamp in every commit, so from here
+ *    on its own writes fail and only reclaimers touch its holdings (an owner that is alive after all finds out,
+ *    see `lib/connection_places.ts`);
+ * 2. its holdings go, a chunk at a time: each holding is deleted and subtracted from its place count in one
+ *    commit that checks both;
+ * 3. the holder record goes once no holding is left.
+ */
+import type { IsolateDirectory } from "./isolates.ts";
+import { placeCountKey, placeHolderKey, placeHoldersPrefix, placeHoldingsPrefix } from "./keys.ts";
+import { withKvRetry } from "./kv.ts";
+import { getAll } from "./kv_get_all.ts";
+import { subjectOfHolding } from "./place_subjects.ts";
+
+/** A holder's record: which isolate registered it, and whether it is being reclaimed. */
+export interface PlaceHolder {
+  isolateId: string;
+  registeredAt: number;
+  reclaiming: boolean;
+}
+
+/** Two checks (holding and count) per holding, within KV's 100 checks per atomic operation. */
+const HOLDINGS_PER_COMMIT = 49;
+
+/** A place count as stored; anything else (absent) is 0. */
+export const placeCount = (entry: Deno.KvEntryMaybe<unknown>): number =>
+  typeof entry.value === "number" ? entry.value : 0;
+
+export interface ReclaimOptions {
+  /** Give up (resolve false) once `now()` passes this; the next janitor round carries on. */
+  deadline: number;
+  now?: () => number;
+}
+
+/**
+ * Gives back every place `holderId` holds and forgets the holder. True once done (or already done by someone
+ * else); false when its deadline passed first. Safe to run on several isolates at once.
+ */
+export async function reclaimHolder(
+  kv: Deno.Kv,
+  holderId: string,
+  options: ReclaimOptions,
+): Promise<boolean> {
+  const now = options.now ?? Date.now;
+  let failures = 0;
+  const backOff = async () => {
+    if (now() >= options.deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 5 * 2 ** failures++)));
+    return true;
+  };
+
+  let marked: Deno.KvEntry<PlaceHolder> | undefined;
+  while (!marked) {
+    const entry = await withKvRetry(() => kv.get<PlaceHolder>(placeHolderKey(holderId)));
+    // No holder: its last reclaimer removed it after its last holding (step 3 comes after step 2).
+    if (entry.versionstamp === null) return true;
+    if (entry.value.reclaiming) {
+      marked = entry;
+      break;
+    }
+    const value = { ...entry.value, reclaiming: true };
+    const commit = await withKvRetry(() => kv.atomic().check(entry).set(entry.key, value).commit());
+    if (commit.ok) marked = { key: entry.key, value, versionstamp: commit.versionstamp };
+    else if (!(await backOff())) return false;
+  }
+
+  for (;;) {
+    const holdings = await withKvRetry(async () => {
+      const out: Deno.KvEntry<number>[] = [];
+      const list = kv.list<number>({ prefix: placeHoldingsPrefix(holderId) }, { limit: HOLDINGS_PER_COMMIT });
+      for await (const entry of list) out.push(entry);
+      return out;
+    });
+    if (!holdings.length) break;
+    const countKeys = holdings.map((h) => {
+      const { scope, part } = subjectOfHolding(h.key);
+      return placeCountKey(scope, part);
+    });
+    const counts = await getAll<number>(kv, countKeys);
+    const op = kv.atomic();
+    holdings.forEach((holding, i) => {
+      const left = placeCount(counts[i]) - placeCount(holding);
+      op.check(holding).check(counts[i]).delete(holding.key);
+      if (left > 0) op.set(countKeys[i], left);
+      else op.delete(countKeys[i]);
+    });
+    const commit = await withKvRetry(() => op.commit());
+    if (!commit.ok && !(await backOff())) return false;
+  }
+
+  // Fails harmlessly when another reclaimer removed it first.
+  await withKvRetry(() => kv.atomic().check(marked).delete(marked.key).commit());
+  return true;
+}
+
+/**
+ * Holders other than `ownHolderId` whose isolate is not live (no heartbeat within ISOLATE_STALE_MS), or whose
+ * reclaiming was left unfinished. A holder is registered only after its isolate's first heartbeat, and the
+ * isolates are read again, uncached, after the holders were listed, so a newly started isolate is never taken
+ * for dead. Costs one short list a round while every holder is live.
+ */
+export async function deadHolders(
+  kv: Deno.Kv,
+  isolates: IsolateDirectory,
+  ownHolderId: string | null,
+): Promise<string[]> {
+  const holders = await withKvRetry(async () => {
+    const out: Deno.KvEntry<PlaceHolder>[] = [];
+    for await (const entry of kv.list<PlaceHolder>({ prefix: placeHoldersPrefix() })) out.push(entry);
+    return out;
+  });
+  const others = holders.filter((h) => h.key[1] !== ownHolderId);
+  const cached = await isolates.liveIds();
+  const suspects = others.filter((h) => h.value.reclaiming || !cached.has(h.value.isolateId));
+  if (!suspects.length) return [];
+  const live = new Set((await isolates.records()).map((r) => r.isolateId));
+  return suspects.filter((h) => h.value.reclaiming || !live.has(h.value.isolateId)).map((h) =>
+    String(h.key[1])
+  );
+}
