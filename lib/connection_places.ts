@@ -1,29 +1,34 @@
 /**
  * Connection places: the per-user and per-IP limits, exact across isolates, at a KV cost per handshake and per
- * close that does not grow with the sockets held.
+ * close that does not grow with the sockets held. (README, "Connection limits", says why this is correct.)
  *
- * Each limited subject (`user:<id>`, `ip:<address>`) has one place count shared by every isolate. Each isolate
- * registers a holder, and keeps its share of each subject's places in a holding under that holder. The count is
- * always the sum of the holdings: every change to a holding changes the count by as much in the same atomic
- * commit, and that commit checks the versionstamp of the count it read. So all operations on one subject are
- * serialised across isolates, and two isolates never both take its last place.
+ * Each limited subject (`user:<id>`, `ip:<address>`) has two counts shared by every isolate: places `claimed`
+ * and places `released` (taken = claimed − released). Each isolate registers a holder, and keeps its share of
+ * each subject's places in a holding under that holder; every commit changes a holding and the counts by the
+ * same amount, so taken is always the sum of the holdings.
+ * - A claim reads both counts and commits with a check of `claimed`'s versionstamp: claims on one subject are
+ *   serialised across isolates, and two isolates never both take its last place. A release landing meanwhile
+ *   only frees a place, so a claim need not check `released`.
+ * - A release adds to `released` without any check on the counts: releases conflict with nothing, and a close
+ *   storm lands in as few commits as it has batches.
+ * - Every commit checks this isolate's holder record, which only a reclaimer changes (`lib/place_reclaim.ts`):
+ *   an isolate taken for dead finds its places given back and gives up its sockets, never counting them twice.
  *
- * An isolate queues its claims and releases and commits them together: one round of reads and ONE commit for as
- * many handshakes and closes as arrived meanwhile (within KV's 100 checks per atomic operation). In a batch,
- * releases count before claims, and claims are granted in arrival order up to the limits. A conflicting or
- * locked commit is read again and retried: releases until they land, claims until their handshake's deadline
- * (then refused 1013). Every commit also checks this isolate's holder record, which only a reclaimer changes
- * (`lib/place_reclaim.ts`): an isolate taken for dead finds its places given back, and lets its sockets go.
+ * An isolate queues its claims and releases and commits them together: one round of reads and ONE commit for
+ * as many handshakes and closes as arrived meanwhile. A commit that conflicts or fails is decided again from
+ * fresh reads and retried: releases until they land, claims until their handshake's deadline (then "busy").
  */
 import type { IsolateDirectory } from "./isolates.ts";
 import { placeHolderKey, placeHoldingKey, type PlaceScope } from "./keys.ts";
 import { withKvRetry } from "./kv.ts";
 import { GET_MANY_KEYS, getAll } from "./kv_get_all.ts";
 import type { Logger } from "./log.ts";
-import { deadHolders, placeCount, type PlaceHolder, reclaimHolder } from "./place_reclaim.ts";
+import { type Batch, type ClaimResult, decideBatch, takeBatch } from "./place_batch.ts";
+import { countOf, placesTaken, SUBJECTS_PER_TIDY, tidyPlaceCounts } from "./place_counts.ts";
+import { deadHolders, type PlaceHolder, reclaimHolder } from "./place_reclaim.ts";
 import { type PlaceSubject, placeSubject } from "./place_subjects.ts";
 
-export type ClaimResult = "ok" | "user_limit" | "ip_limit" | "busy";
+export type { ClaimResult } from "./place_batch.ts";
 
 export interface ConnectionPlacesOptions {
   isolateId: string;
@@ -41,8 +46,6 @@ export interface ConnectionPlacesOptions {
   onLost?: () => void;
 }
 
-/** Subjects per commit: each costs one check, and the holder one more, within KV's 100 checks. */
-const SUBJECTS_PER_COMMIT = 99;
 /** Longest pause between two attempts of a batch; the first retries after a conflict are immediate. */
 const MAX_BACKOFF_MS = 250;
 
@@ -55,11 +58,7 @@ interface Claim {
   cancelled: boolean;
 }
 
-interface Batch {
-  releases: PlaceSubject[][];
-  claims: Claim[];
-  subjects: Map<string, PlaceSubject>;
-}
+type Outcome = "committed" | "conflict" | "lost";
 
 /** Creates this isolate's side of the connection limits. Call `register()` after the isolate's first beat. */
 export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOptions) {
@@ -77,10 +76,13 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
   const held = new Map<string, PlaceSubject[]>();
   /** This holder's holdings as committed to KV: only this isolate writes them while its holder stands. */
   const holdings = new Map<string, number>();
+  /** Subjects whose holding here dropped to 0: their counts may be idle, to be deleted. */
+  const untidy = new Map<string, PlaceSubject>();
   let draining: Promise<void> | null = null;
+  let sweeping: Promise<number> | null = null;
+  let registering: Promise<void> | null = null;
   let closed = false;
   let wake: (() => void) | null = null;
-  let registering: Promise<void> | null = null;
   /** What the places cost so far, for the bench and tests: KV calls and outcomes. */
   const stats = { claims: 0, releases: 0, reads: 0, commits: 0, conflicts: 0, failures: 0 };
 
@@ -116,33 +118,6 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
     });
   }
 
-  /** The next batch: a share of the queued releases, then claims in arrival order, then more releases. */
-  function nextBatch(): Batch {
-    const batch: Batch = { releases: [], claims: [], subjects: new Map() };
-    const fits = (subjects: PlaceSubject[]) =>
-      batch.subjects.size + subjects.filter((s) => !batch.subjects.has(s.id)).length <= SUBJECTS_PER_COMMIT;
-    const add = (subjects: PlaceSubject[]) => {
-      for (const s of subjects) batch.subjects.set(s.id, s);
-    };
-    const takeReleases = (upTo: number) => {
-      while (batch.releases.length < releases.length && batch.subjects.size < upTo) {
-        const subjects = releases[batch.releases.length];
-        if (!fits(subjects)) break;
-        add(subjects);
-        batch.releases.push(subjects);
-      }
-    };
-    // Half the room goes to releases first, so a close storm cannot hold a handshake back for long.
-    takeReleases(SUBJECTS_PER_COMMIT / 2);
-    for (const claim of claims) {
-      if (!fits(claim.subjects)) break;
-      add(claim.subjects);
-      batch.claims.push(claim);
-    }
-    takeReleases(SUBJECTS_PER_COMMIT);
-    return batch;
-  }
-
   /** Claims past their deadline, or released meanwhile, leave the queue without a place. */
   function dropStaleClaims() {
     const t = now();
@@ -156,60 +131,55 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
     }
   }
 
-  /** One attempt at a batch: read its counts, decide, commit. */
-  async function attempt(batch: Batch): Promise<"committed" | "conflict" | "lost"> {
+  /** One attempt at a batch: read what its claims need, decide, commit. */
+  async function attempt(batch: Batch<Claim>): Promise<Outcome> {
     if (!holder) await register();
     const own = holder!;
-    const subjects = [...batch.subjects.values()];
-    const keys = [placeHolderKey(own.id), ...subjects.map((s) => s.countKey)];
-    stats.reads += Math.ceil(keys.length / GET_MANY_KEYS);
-    const [holderEntry, ...counts] = await getAll<number>(kv, keys);
-    if (holderEntry.versionstamp !== own.versionstamp) return "lost";
-
-    const entryOf = new Map(subjects.map((s, i) => [s.id, counts[i]]));
-    const delta = new Map<string, number>();
-    const change = (s: PlaceSubject, by: number) => delta.set(s.id, (delta.get(s.id) ?? 0) + by);
-    for (const subjects of batch.releases) for (const s of subjects) change(s, -1);
-    const verdicts = batch.claims.map((claim): ClaimResult => {
-      const full = claim.subjects.find((s) =>
-        placeCount(entryOf.get(s.id)!) + (delta.get(s.id) ?? 0) >= limits[s.scope]
-      );
-      if (full) return full.scope === "user" ? "user_limit" : "ip_limit";
-      for (const s of claim.subjects) change(s, 1);
-      return "ok";
-    });
-
-    const op = kv.atomic().check({ key: placeHolderKey(own.id), versionstamp: own.versionstamp });
-    let writes = 0;
-    for (const [id, by] of delta) {
-      // A release and a claim that cancel out change nothing anywhere: no write, and no check to conflict on.
-      if (by === 0) continue;
-      const subject = batch.subjects.get(id)!;
-      const entry = entryOf.get(id)!;
-      const count = placeCount(entry) + by;
-      const share = (holdings.get(id) ?? 0) + by;
-      const holdingKey = placeHoldingKey(own.id, subject.scope, subject.part);
-      op.check(entry);
-      if (count > 0) op.set(subject.countKey, count);
-      else op.delete(subject.countKey);
-      if (share > 0) op.set(holdingKey, share);
-      else op.delete(holdingKey);
-      writes++;
+    const holderKey = placeHolderKey(own.id);
+    // Releases need nothing read: only claims decide from the counts.
+    const claimSubjects = [...batch.claimSubjects.values()];
+    const entries = new Map<string, [Deno.KvEntryMaybe<unknown>, Deno.KvEntryMaybe<unknown>]>();
+    if (claimSubjects.length) {
+      const keys = [holderKey, ...claimSubjects.flatMap((s) => [s.claimedKey, s.releasedKey])];
+      stats.reads += Math.ceil(keys.length / GET_MANY_KEYS);
+      const [holderEntry, ...counts] = await getAll(kv, keys);
+      if (holderEntry.versionstamp !== own.versionstamp) return "lost";
+      claimSubjects.forEach((s, i) => entries.set(s.id, [counts[2 * i], counts[2 * i + 1]]));
     }
-    // Refusals alone write nothing: each was true of the count when it was read.
-    if (writes) {
+    const { verdicts, changes } = decideBatch(batch, (s) => placesTaken(...entries.get(s.id)!), limits);
+
+    let checked = false;
+    if (changes.length) {
+      const op = kv.atomic().check({ key: holderKey, versionstamp: own.versionstamp });
+      for (const { subject, claimed, released } of changes) {
+        if (claimed) {
+          const [entry] = entries.get(subject.id)!;
+          op.check(entry).set(subject.claimedKey, new Deno.KvU64(countOf(entry) + BigInt(claimed)));
+          checked = true;
+        }
+        if (released) op.sum(subject.releasedKey, BigInt(released));
+        const share = (holdings.get(subject.id) ?? 0) + claimed - released;
+        const holdingKey = placeHoldingKey(own.id, subject.scope, subject.part);
+        if (share > 0) op.set(holdingKey, share);
+        else op.delete(holdingKey);
+      }
       stats.commits++;
       const commit = await withKvRetry(() => op.commit());
       if (!commit.ok) {
         stats.conflicts++;
-        return "conflict";
+        // Only the holder was checked: it is gone or marked, so this isolate was taken for dead.
+        return checked ? "conflict" : "lost";
       }
     }
+    // Refusals alone write nothing: each was true of the counts when they were read.
 
-    for (const [id, by] of delta) {
-      const share = (holdings.get(id) ?? 0) + by;
-      if (share > 0) holdings.set(id, share);
-      else holdings.delete(id);
+    for (const { subject, claimed, released } of changes) {
+      const share = (holdings.get(subject.id) ?? 0) + claimed - released;
+      if (share > 0) holdings.set(subject.id, share);
+      else {
+        holdings.delete(subject.id);
+        untidy.set(subject.id, subject);
+      }
     }
     claims.splice(0, batch.claims.length);
     releases.splice(0, batch.releases.length);
@@ -223,6 +193,23 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
       claim.resolve(claim.cancelled && verdicts[i] === "ok" ? "busy" : verdicts[i]);
     });
     return "committed";
+  }
+
+  /** Deletes the counts of up to SUBJECTS_PER_TIDY subjects this isolate stopped holding, if no one holds them. */
+  async function tidy(): Promise<Outcome> {
+    const batch = [...untidy.values()].filter((s) => !holdings.has(s.id)).slice(0, SUBJECTS_PER_TIDY);
+    for (const s of untidy.values()) if (holdings.has(s.id)) untidy.delete(s.id);
+    for (const s of batch) untidy.delete(s.id);
+    if (!batch.length) return "committed";
+    stats.reads += Math.ceil((2 * batch.length) / GET_MANY_KEYS);
+    stats.commits++;
+    const retry = await tidyPlaceCounts(kv, batch).catch((error) => {
+      for (const s of batch) untidy.set(s.id, s);
+      throw error;
+    });
+    for (const s of retry) untidy.set(s.id, s);
+    if (retry.length) stats.conflicts++;
+    return retry.length ? "conflict" : "committed";
   }
 
   /** A janitor gave this isolate's places back: nothing it holds counts any more. */
@@ -244,11 +231,13 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
     let failures = 0;
     while (!closed) {
       dropStaleClaims();
-      if (!claims.length && !releases.length) return;
-      const batch = nextBatch();
-      let outcome: "committed" | "conflict" | "lost" | "failed";
+      const work = claims.length > 0 || releases.length > 0;
+      // Tidying waits for a quiet moment, or for enough subjects to fill a commit.
+      const tidying = untidy.size > 0 && (!work || untidy.size >= SUBJECTS_PER_TIDY);
+      if (!work && !tidying) return;
+      let outcome: Outcome | "failed";
       try {
-        outcome = await attempt(batch);
+        outcome = tidying ? await tidy() : await attempt(takeBatch(releases, claims));
       } catch (error) {
         if (closed) return;
         stats.failures++;
@@ -260,8 +249,8 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
         failures = 0;
         continue;
       }
-      // A conflict means another isolate just committed on a shared count: read again at once, and back off
-      // (with jitter, so isolates fall out of step) only if it keeps happening.
+      // A conflict means another isolate just claimed on a shared count: decide again at once from fresh reads,
+      // and back off (with jitter, so isolates fall out of step) only if it keeps happening.
       failures++;
       if (failures > 2) await pause(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** failures));
     }
@@ -287,8 +276,8 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
   ): Promise<ClaimResult> {
     if (!limited) return "ok";
     if (closed) return "busy";
-    // Known at once, so that a release arriving while the subjects are worked out withdraws it.
     stats.claims++;
+    // Known at once, so that a release arriving while the subjects are worked out withdraws it.
     const claim: Claim = { connectionId, subjects: [], deadline, resolve: () => {}, cancelled: false };
     claiming.set(connectionId, claim);
     claim.subjects = await Promise.all([
@@ -328,10 +317,9 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
 
   /** Resolves once every claim and release queued so far has landed (or, for a claim, been refused). */
   async function settled(): Promise<void> {
+    if (untidy.size) kick();
     while (draining) await draining;
   }
-
-  let sweeping: Promise<number> | null = null;
 
   /**
    * The janitor's round (once a second on every isolate): gives back the places of every dead isolate's holder,
@@ -360,7 +348,12 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
     for (const claim of claims.splice(0)) claim.resolve("busy");
     const own = holder;
     holder = null;
-    if (own) await reclaimHolder(kv, own.id, { deadline: now() + deadlineMs, now }).catch(() => false);
+    const deadline = now() + deadlineMs;
+    const idle = [...untidy.values()];
+    for (let i = 0; i < idle.length && now() < deadline; i += SUBJECTS_PER_TIDY) {
+      await tidyPlaceCounts(kv, idle.slice(i, i + SUBJECTS_PER_TIDY)).catch(() => []);
+    }
+    if (own) await reclaimHolder(kv, own.id, { deadline, now }).catch(() => false);
   }
 
   return {

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { type ClaimResult, type ConnectionPlaces, createConnectionPlaces } from "./connection_places.ts";
 import { createIsolateDirectory, ISOLATE_STALE_MS } from "./isolates.ts";
-import { placeHoldersPrefix } from "./keys.ts";
+import { placeCountKey, placeHoldersPrefix } from "./keys.ts";
+import { placesTaken } from "./place_counts.ts";
 import { openKv } from "./kv.ts";
 import { createMetrics } from "./metrics.ts";
 
@@ -79,23 +80,26 @@ async function setUp(count: number, limits: { perUser: number; perIp: number }):
   };
 }
 
-/** Every place count and holding stored, as `{key: value}`. */
+/** Every place count and holding stored, as `{key: value}` (counts as numbers). */
 async function stored(kv: Deno.Kv): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const prefix of ["place_counts_by_user", "place_counts_by_ip", "place_holdings_by_holder"]) {
-    for await (const entry of kv.list<number>({ prefix: [prefix] })) {
-      out[JSON.stringify(entry.key)] = entry.value;
+    for await (const entry of kv.list({ prefix: [prefix] })) {
+      out[JSON.stringify(entry.key)] = entry.value instanceof Deno.KvU64
+        ? Number(entry.value.value)
+        : Number(entry.value);
     }
   }
   return out;
 }
 
+/** Places taken by one user or IP on every isolate. */
 async function countOf(kv: Deno.Kv, scope: "user" | "ip", subject: string): Promise<number> {
-  const entry = await kv.get<number>([
-    scope === "user" ? "place_counts_by_user" : "place_counts_by_ip",
-    subject,
+  const [claimed, released] = await kv.getMany([
+    placeCountKey(scope, subject, "claimed"),
+    placeCountKey(scope, subject, "released"),
   ]);
-  return entry.value ?? 0;
+  return placesTaken(claimed, released);
 }
 
 const inAMinute = () => Date.now() + 60_000;
@@ -171,6 +175,33 @@ Deno.test("connection places: conflicting releases all land, and every place is 
   }
 });
 
+Deno.test("connection places: claims, releases and tidying racing on one user never let two in", async () => {
+  const setup = await setUp(2, { perUser: 1, perIp: 0 });
+  let inside = 0;
+  let most = 0;
+  let granted = 0;
+  try {
+    // Each isolate takes and gives back the user's one place over and over; between turns the user's counts
+    // are idle and get deleted, while the other isolate may be claiming.
+    await Promise.all(setup.isolates.map(async (isolate, n) => {
+      for (let i = 0; i < 150; i++) {
+        if (await isolate.places.claim(`${n}-${i}`, "contended", "10.0.0.1", inAMinute()) !== "ok") continue;
+        granted++;
+        most = Math.max(most, ++inside);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
+        inside--;
+        isolate.places.release(`${n}-${i}`);
+      }
+    }));
+    await Promise.all(setup.isolates.map((isolate) => isolate.places.settled()));
+    assert.equal(most, 1, "two sockets of a user with a limit of 1 were in at once");
+    assert.ok(granted > 0);
+    assert.deepEqual(await stored(setup.kv), {});
+  } finally {
+    await setup.close();
+  }
+});
+
 Deno.test("connection places: a dead isolate's places come back, reclaimed once by racing janitors", async () => {
   const setup = await setUp(1, { perUser: 3, perIp: 200 });
   const [crashed] = setup.isolates;
@@ -191,11 +222,12 @@ Deno.test("connection places: a dead isolate's places come back, reclaimed once 
     const found = await Promise.all(janitors.map((j) => j.places.reclaimDead()));
     assert.ok(found.some((n) => n === 1), `janitors found ${found}`);
     assert.deepEqual(await stored(setup.kv), {
-      '["place_counts_by_ip","10.0.0.1"]': 1,
-      '["place_counts_by_user","user-b"]': 1,
+      '["place_counts_by_ip","10.0.0.1","claimed"]': 151,
+      '["place_counts_by_ip","10.0.0.1","released"]': 150,
+      '["place_counts_by_user","user-b","claimed"]': 1,
       [`["place_holdings_by_holder","${b.places.holderId()}","ip","10.0.0.1"]`]: 1,
       [`["place_holdings_by_holder","${b.places.holderId()}","user","user-b"]`]: 1,
-    }, "the crashed isolate's places are back, each subtracted once");
+    }, "the crashed isolate's places are back, each given back once; its users' counts are gone");
     const holders = [];
     for await (const entry of setup.kv.list({ prefix: placeHoldersPrefix() })) holders.push(entry.key[1]);
     assert.deepEqual(holders.sort(), janitors.map((j) => j.places.holderId()).sort());

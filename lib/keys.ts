@@ -14,11 +14,13 @@ export type PlaceScope = "user" | "ip";
 export type PlaceSubjectPart = string | Uint8Array;
 
 /**
- * Places taken under one user's or one IP's limit on every isolate: a number (absent means 0), the sum of every
- * holder's holding below. Every write to it checks its versionstamp.
+ * Places claimed, or released, under one user's or one IP's limit on every isolate since it was last idle:
+ * `Deno.KvU64`. Places taken = claimed − released. A claim checks the versionstamp of `claimed`; a release adds
+ * to `released` without a check, so releases never conflict. Both go once claimed = released again.
  */
-export const placeCountKey = (scope: PlaceScope, subject: PlaceSubjectPart) =>
-  [scope === "user" ? "place_counts_by_user" : "place_counts_by_ip", subject] as const;
+export type PlaceCountKind = "claimed" | "released";
+export const placeCountKey = (scope: PlaceScope, subject: PlaceSubjectPart, kind: PlaceCountKind) =>
+  [scope === "user" ? "place_counts_by_user" : "place_counts_by_ip", subject, kind] as const;
 
 /** One holder (an isolate's registration): `{isolateId, registeredAt, reclaiming}`. */
 export const placeHolderKey = (holderId: string) => ["place_holders", holderId] as const;

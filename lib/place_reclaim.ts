@@ -7,15 +7,15 @@
  * 1. the holder is marked `reclaiming`. Its owner checks the holder's versionstamp in every commit, so from here
  *    on its own writes fail and only reclaimers touch its holdings (an owner that is alive after all finds out,
  *    see `lib/connection_places.ts`);
- * 2. its holdings go, a chunk at a time: each holding is deleted and subtracted from its place count in one
- *    commit that checks both;
- * 3. the holder record goes once no holding is left.
+ * 2. its holdings go, a chunk at a time: each holding is deleted and added to its subject's `released` count in
+ *    one commit that checks the holding (so a second reclaimer adds nothing);
+ * 3. the holder record goes once no holding is left, and the counts of subjects left with no place taken go too.
  */
 import type { IsolateDirectory } from "./isolates.ts";
-import { placeCountKey, placeHolderKey, placeHoldersPrefix, placeHoldingsPrefix } from "./keys.ts";
+import { placeHolderKey, placeHoldersPrefix, placeHoldingsPrefix } from "./keys.ts";
 import { withKvRetry } from "./kv.ts";
-import { getAll } from "./kv_get_all.ts";
-import { subjectOfHolding } from "./place_subjects.ts";
+import { SUBJECTS_PER_TIDY, tidyPlaceCounts } from "./place_counts.ts";
+import { type PlaceSubject, subjectOfHolding } from "./place_subjects.ts";
 
 /** A holder's record: which isolate registered it, and whether it is being reclaimed. */
 export interface PlaceHolder {
@@ -24,11 +24,11 @@ export interface PlaceHolder {
   reclaiming: boolean;
 }
 
-/** Two checks (holding and count) per holding, within KV's 100 checks per atomic operation. */
-const HOLDINGS_PER_COMMIT = 49;
+/** One check (the holding) per holding, within KV's 100 checks per atomic operation. */
+const HOLDINGS_PER_COMMIT = 100;
 
-/** A place count as stored; anything else (absent) is 0. */
-export const placeCount = (entry: Deno.KvEntryMaybe<unknown>): number =>
+/** A holding as stored; anything else (absent) is 0. */
+export const holdingOf = (entry: Deno.KvEntryMaybe<unknown>): number =>
   typeof entry.value === "number" ? entry.value : 0;
 
 export interface ReclaimOptions {
@@ -69,6 +69,7 @@ export async function reclaimHolder(
     else if (!(await backOff())) return false;
   }
 
+  const emptied = new Map<string, PlaceSubject>();
   for (;;) {
     const holdings = await withKvRetry(async () => {
       const out: Deno.KvEntry<number>[] = [];
@@ -77,20 +78,28 @@ export async function reclaimHolder(
       return out;
     });
     if (!holdings.length) break;
-    const countKeys = holdings.map((h) => {
-      const { scope, part } = subjectOfHolding(h.key);
-      return placeCountKey(scope, part);
-    });
-    const counts = await getAll<number>(kv, countKeys);
     const op = kv.atomic();
-    holdings.forEach((holding, i) => {
-      const left = placeCount(counts[i]) - placeCount(holding);
-      op.check(holding).check(counts[i]).delete(holding.key);
-      if (left > 0) op.set(countKeys[i], left);
-      else op.delete(countKeys[i]);
+    const subjects = holdings.map((holding) => {
+      const subject = subjectOfHolding(holding.key);
+      op.check(holding).delete(holding.key).sum(
+        subject.releasedKey,
+        BigInt(holdingOf(holding)),
+      );
+      return subject;
     });
     const commit = await withKvRetry(() => op.commit());
-    if (!commit.ok && !(await backOff())) return false;
+    if (commit.ok) { for (const s of subjects) emptied.set(s.id, s); }
+    else if (!(await backOff())) return false;
+  }
+
+  let untidy = [...emptied.values()];
+  while (untidy.length) {
+    const retry: PlaceSubject[] = [];
+    for (let i = 0; i < untidy.length; i += SUBJECTS_PER_TIDY) {
+      retry.push(...await tidyPlaceCounts(kv, untidy.slice(i, i + SUBJECTS_PER_TIDY)));
+    }
+    untidy = retry;
+    if (untidy.length && !(await backOff())) return false;
   }
 
   // Fails harmlessly when another reclaimer removed it first.

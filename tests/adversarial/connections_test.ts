@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { placeCountKey } from "../../lib/keys.ts";
+import { placesTaken } from "../../lib/place_counts.ts";
 import { counterTotal } from "../../lib/metrics.ts";
 import { randomUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { connectWelcomed } from "../helpers/socket.ts";
@@ -23,7 +24,11 @@ async function bystanderConnects(server: TestServer, within = 1500) {
 
 /** How many places a user holds (their live sockets on every isolate). */
 async function placesOf(server: TestServer, userId: string) {
-  return (await server.kv.get<number>(placeCountKey("user", userId))).value ?? 0;
+  const [claimed, released] = await server.kv.getMany([
+    placeCountKey("user", userId, "claimed"),
+    placeCountKey("user", userId, "released"),
+  ]);
+  return placesTaken(claimed, released);
 }
 
 Deno.test("[adversarial] silent, slow and stuck connections are dropped on time", async (t) => {
