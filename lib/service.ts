@@ -181,7 +181,11 @@ export function createService(deps: ServiceDeps) {
     const claim = await places.claim(connectionId, identity.userId, clientIp, deadline);
     if (claim === "ok") return { connectionId, identity };
     admitting.delete(connectionId);
-    if (claim === "busy") return { connectionId, identity, refusal: "tryAgainLater" };
+    if (claim === "busy") {
+      // The places could not be decided before the handshake's deadline (KV contended or failing).
+      metrics.inc("realtime_rate_limited_total", { kind: "places_busy" });
+      return { connectionId, identity, refusal: "tryAgainLater" };
+    }
     metrics.inc("realtime_rate_limited_total", { kind: claim === "user_limit" ? "user" : "ip" });
     return { connectionId, identity, refusal: "connectionLimit" };
   }

@@ -121,3 +121,54 @@ for (const limit of [50, 2000]) {
     );
   });
 }
+
+Deno.test("[limits] a killed process's places come back within seconds", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "limits_crash_" });
+  const options = {
+    kvPath: `${dir}/realtime.kv`,
+    env: { RATE_LIMIT_PER_IP: "5", RATE_LIMIT_PER_USER: "3" },
+  };
+  const doomed = await startServiceProcess(options);
+  const survivor = await startServiceProcess(options).catch(async (error) => {
+    await doomed.kill();
+    throw error;
+  });
+  const kv = await openKv(options.kvPath);
+  const sockets: CrowdSocket[] = [];
+  try {
+    await t.step("one process holds the address's 5 places; the other refuses a sixth", async () => {
+      const crowd = await openCrowd(
+        5,
+        async () => joinCrowd(doomed.wsUrl, await doomed.socketToken(randomUser())),
+      );
+      sockets.push(...crowd);
+      assert.deepEqual(tallyOutcomes(crowd), { welcome: 5 });
+      const sixth = joinCrowd(survivor.wsUrl, await survivor.socketToken(randomUser()));
+      sockets.push(sixth);
+      assert.deepEqual(await sixth.outcome, { code: 1008, reason: "Connection limit exceeded" });
+    });
+
+    await t.step("killed, its places come back without a restart", async () => {
+      await doomed.kill();
+      const killedAt = Date.now();
+      // Its heartbeat is stale after ISOLATE_STALE_MS (5 s); the survivor's janitor looks once a second.
+      await waitForPlaces(kv, { ip: 0, user: 0, keys: 0 }, 15_000);
+      console.log(`  places back ${Date.now() - killedAt} ms after the kill`);
+      const again = await openCrowd(
+        5,
+        async () => joinCrowd(survivor.wsUrl, await survivor.socketToken(randomUser())),
+      );
+      sockets.push(...again);
+      assert.deepEqual(tallyOutcomes(again), { welcome: 5 });
+    });
+  } catch (error) {
+    console.error(`survivor output:\n${survivor.output().slice(-5000)}`);
+    throw error;
+  } finally {
+    await leaveCrowd(sockets);
+    kv.close();
+    await doomed.kill();
+    await survivor.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
