@@ -25,7 +25,8 @@ import { GET_MANY_KEYS, getAll } from "./kv_get_all.ts";
 import type { Logger } from "./log.ts";
 import { type Batch, type ClaimResult, decideBatch, takeBatch } from "./place_batch.ts";
 import { countOf, placesTaken, SUBJECTS_PER_TIDY, tidyPlaceCounts } from "./place_counts.ts";
-import { deadHolders, type PlaceHolder, reclaimHolder } from "./place_reclaim.ts";
+import { deadHolders, type Holder, type PlaceHolder, registerHolder, settleUnsure } from "./place_holders.ts";
+import { reclaimHolder } from "./place_reclaim.ts";
 import { type PlaceSubject, placeSubject } from "./place_subjects.ts";
 
 export type { ClaimResult } from "./place_batch.ts";
@@ -67,7 +68,7 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
   const limits: Record<PlaceScope, number> = { user: options.perUser, ip: options.perIp };
   const limited = limits.user > 0 || limits.ip > 0;
 
-  let holder: { id: string; versionstamp: string } | null = null;
+  let holder: Holder | null = null;
   const claims: Claim[] = [];
   const releases: PlaceSubject[][] = [];
   /** Claims queued or in the commit in flight, by connection. */
@@ -93,14 +94,7 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
   function register(): Promise<void> {
     if (!limited || holder) return Promise.resolve();
     registering ??= (async () => {
-      const id = crypto.randomUUID();
-      const record: PlaceHolder = { isolateId, registeredAt: now(), reclaiming: false };
-      const key = placeHolderKey(id);
-      const commit = await withKvRetry(() =>
-        kv.atomic().check({ key, versionstamp: null }).set(key, record).commit()
-      );
-      if (!commit.ok) throw new Error("A fresh place holder id was already taken");
-      holder = { id, versionstamp: commit.versionstamp };
+      holder = await registerHolder(kv, isolateId, now);
     })().finally(() => registering = null);
     return registering;
   }
@@ -148,50 +142,66 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
     }
     const { verdicts, changes } = decideBatch(batch, (s) => placesTaken(...entries.get(s.id)!), limits);
 
-    let checked = false;
-    if (changes.length) {
-      const op = kv.atomic().check({ key: holderKey, versionstamp: own.versionstamp });
+    const finish = (versionstamp: string | null) => {
+      if (versionstamp) {
+        own.versionstamp = versionstamp;
+        own.record = next;
+      }
       for (const { subject, claimed, released } of changes) {
-        if (claimed) {
-          const [entry] = entries.get(subject.id)!;
-          op.check(entry).set(subject.claimedKey, new Deno.KvU64(countOf(entry) + BigInt(claimed)));
-          checked = true;
-        }
-        if (released) op.sum(subject.releasedKey, BigInt(released));
         const share = (holdings.get(subject.id) ?? 0) + claimed - released;
-        const holdingKey = placeHoldingKey(own.id, subject.scope, subject.part);
-        if (share > 0) op.set(holdingKey, share);
-        else op.delete(holdingKey);
+        if (share > 0) holdings.set(subject.id, share);
+        else {
+          holdings.delete(subject.id);
+          untidy.set(subject.id, subject);
+        }
       }
-      stats.commits++;
-      const commit = await withKvRetry(() => op.commit());
-      if (!commit.ok) {
-        stats.conflicts++;
-        // Only the holder was checked: it is gone or marked, so this isolate was taken for dead.
-        return checked ? "conflict" : "lost";
-      }
-    }
+      claims.splice(0, batch.claims.length);
+      releases.splice(0, batch.releases.length);
+      batch.claims.forEach((claim, i) => {
+        claiming.delete(claim.connectionId);
+        if (verdicts[i] === "ok") {
+          held.set(claim.connectionId, claim.subjects);
+          // Released while its claim was in flight: give the place straight back.
+          if (claim.cancelled) release(claim.connectionId);
+        }
+        claim.resolve(claim.cancelled && verdicts[i] === "ok" ? "busy" : verdicts[i]);
+      });
+    };
+    const next: PlaceHolder = { ...own.record, commits: own.record.commits + 1 };
     // Refusals alone write nothing: each was true of the counts when they were read.
-
-    for (const { subject, claimed, released } of changes) {
-      const share = (holdings.get(subject.id) ?? 0) + claimed - released;
-      if (share > 0) holdings.set(subject.id, share);
-      else {
-        holdings.delete(subject.id);
-        untidy.set(subject.id, subject);
-      }
+    if (!changes.length) {
+      finish(null);
+      return "committed";
     }
-    claims.splice(0, batch.claims.length);
-    releases.splice(0, batch.releases.length);
-    batch.claims.forEach((claim, i) => {
-      claiming.delete(claim.connectionId);
-      if (verdicts[i] === "ok") {
-        held.set(claim.connectionId, claim.subjects);
-        // Released while its claim was in flight: give the place straight back.
-        if (claim.cancelled) release(claim.connectionId);
+
+    const op = kv.atomic().check({ key: holderKey, versionstamp: own.versionstamp }).set(holderKey, next);
+    let checked = false;
+    for (const { subject, claimed, released } of changes) {
+      if (claimed) {
+        const [entry] = entries.get(subject.id)!;
+        op.check(entry).set(subject.claimedKey, new Deno.KvU64(countOf(entry) + BigInt(claimed)));
+        checked = true;
       }
-      claim.resolve(claim.cancelled && verdicts[i] === "ok" ? "busy" : verdicts[i]);
-    });
+      if (released) op.sum(subject.releasedKey, BigInt(released));
+      const share = (holdings.get(subject.id) ?? 0) + claimed - released;
+      const holdingKey = placeHoldingKey(own.id, subject.scope, subject.part);
+      if (share > 0) op.set(holdingKey, share);
+      else op.delete(holdingKey);
+    }
+    stats.commits++;
+    let commit: Deno.KvCommitResult | Deno.KvCommitError;
+    try {
+      commit = await withKvRetry(() => op.commit());
+    } catch (error) {
+      own.unsure = { commits: next.commits, finish };
+      throw error;
+    }
+    if (!commit.ok) {
+      stats.conflicts++;
+      // Only the holder was checked: it is gone or marked, so this isolate was taken for dead.
+      return checked ? "conflict" : "lost";
+    }
+    finish(commit.versionstamp);
     return "committed";
   }
 
@@ -230,14 +240,20 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
   async function drain() {
     let failures = 0;
     while (!closed) {
-      dropStaleClaims();
+      // A commit whose answer was lost is settled first: its claims stay queued until it is known to have landed.
+      const unsure = holder?.unsure ? holder : null;
+      if (!unsure) dropStaleClaims();
       const work = claims.length > 0 || releases.length > 0;
       // Tidying waits for a quiet moment, or for enough subjects to fill a commit.
       const tidying = untidy.size > 0 && (!work || untidy.size >= SUBJECTS_PER_TIDY);
-      if (!work && !tidying) return;
+      if (!unsure && !work && !tidying) return;
       let outcome: Outcome | "failed";
       try {
-        outcome = tidying ? await tidy() : await attempt(takeBatch(releases, claims));
+        outcome = unsure
+          ? (await settleUnsure(kv, unsure) === "lost" ? "lost" : "committed")
+          : tidying
+          ? await tidy()
+          : await attempt(takeBatch(releases, claims));
       } catch (error) {
         if (closed) return;
         stats.failures++;

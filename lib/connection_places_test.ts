@@ -22,8 +22,11 @@ interface Setup {
   isolates: Isolate[];
   /** A handle of the test's own, to look at what is stored. */
   kv: Deno.Kv;
-  /** Starts one more isolate on the same file; `clockSkewMs` moves its clock (to make others look stale). */
-  add(clockSkewMs?: number): Promise<Isolate>;
+  /**
+   * Starts one more isolate on the same file; `clockSkewMs` moves its clock (to make others look stale), and
+   * `wrap` puts something between it and its KV handle (after it registered).
+   */
+  add(clockSkewMs?: number, wrap?: (kv: Deno.Kv) => Deno.Kv): Promise<Isolate>;
   close(): Promise<void>;
 }
 
@@ -32,7 +35,7 @@ async function setUp(count: number, limits: { perUser: number; perIp: number }):
   const path = `${dir}/places.kv`;
   const kv = await openKv(path);
   const isolates: Isolate[] = [];
-  async function add(clockSkewMs = 0): Promise<Isolate> {
+  async function add(clockSkewMs = 0, wrap?: (kv: Deno.Kv) => Deno.Kv): Promise<Isolate> {
     const now = () => Date.now() + clockSkewMs;
     const id = `isolate-${isolates.length + 1}`;
     const own = await openKv(path);
@@ -51,7 +54,7 @@ async function setUp(count: number, limits: { perUser: number; perIp: number }):
       },
     });
     const seen = { warnings: [] as string[], lost: 0 };
-    const places = createConnectionPlaces(own, {
+    const places = createConnectionPlaces(wrap ? wrap(own) : own, {
       isolateId: id,
       isolates: directory,
       ...limits,
@@ -338,6 +341,66 @@ Deno.test("connection places: without limits, no KV work at all", async () => {
     const keys = [];
     for await (const entry of setup.kv.list({ prefix: [] })) keys.push(entry.key[0]);
     assert.deepEqual(keys, ["isolates"], "only the heartbeat is stored");
+  } finally {
+    await setup.close();
+  }
+});
+
+/**
+ * A KV handle whose commits, once `faulty` is set, fail in turn as a network can fail them: before the commit is
+ * sent (nothing landed), after it landed (its answer lost), or not at all.
+ */
+function lossyKv(kv: Deno.Kv) {
+  const state = { faulty: false, commits: 0, lostAnswers: 0 };
+  const handle = new Proxy(kv, {
+    get(target, property) {
+      if (property === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = async () => {
+            const turn = state.faulty ? ++state.commits % 3 : 0;
+            if (turn === 1) throw new Error("Connection reset before the commit was sent");
+            const result = await commit();
+            if (turn === 2) {
+              state.lostAnswers++;
+              throw new Error("Connection reset before the commit's answer arrived");
+            }
+            return result;
+          };
+          return op;
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { handle, state };
+}
+
+Deno.test("connection places: a commit whose answer was lost counts once, whether it landed or not", async () => {
+  const setup = await setUp(0, { perUser: 3, perIp: 20 });
+  let faults: ReturnType<typeof lossyKv>["state"] | undefined;
+  try {
+    const isolate = await setup.add(0, (kv) => {
+      const lossy = lossyKv(kv);
+      faults = lossy.state;
+      return lossy.handle;
+    });
+    faults!.faulty = true;
+    const results = await Promise.all(
+      Array.from(
+        { length: 30 },
+        (_, i) => isolate.places.claim(`c${i}`, `user-${i}`, "10.0.0.1", inAMinute()),
+      ),
+    );
+    assert.deepEqual(tally(results), { ok: 20, ip_limit: 10 });
+    assert.equal(await countOf(setup.kv, "ip", "10.0.0.1"), 20);
+    for (let i = 0; i < 30; i++) isolate.places.release(`c${i}`);
+    await isolate.places.settled();
+    assert.deepEqual(await stored(setup.kv), {});
+    assert.ok(faults!.lostAnswers > 0, "no commit lost its answer: the test tested nothing");
+    assert.ok(isolate.seen.warnings.length > 0);
   } finally {
     await setup.close();
   }

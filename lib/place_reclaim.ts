@@ -11,18 +11,11 @@
  *    one commit that checks the holding (so a second reclaimer adds nothing);
  * 3. the holder record goes once no holding is left, and the counts of subjects left with no place taken go too.
  */
-import type { IsolateDirectory } from "./isolates.ts";
-import { placeHolderKey, placeHoldersPrefix, placeHoldingsPrefix } from "./keys.ts";
+import { placeHolderKey, placeHoldingsPrefix } from "./keys.ts";
 import { withKvRetry } from "./kv.ts";
 import { SUBJECTS_PER_TIDY, tidyPlaceCounts } from "./place_counts.ts";
+import type { PlaceHolder } from "./place_holders.ts";
 import { type PlaceSubject, subjectOfHolding } from "./place_subjects.ts";
-
-/** A holder's record: which isolate registered it, and whether it is being reclaimed. */
-export interface PlaceHolder {
-  isolateId: string;
-  registeredAt: number;
-  reclaiming: boolean;
-}
 
 /** One check (the holding) per holding, within KV's 100 checks per atomic operation. */
 const HOLDINGS_PER_COMMIT = 100;
@@ -105,30 +98,4 @@ export async function reclaimHolder(
   // Fails harmlessly when another reclaimer removed it first.
   await withKvRetry(() => kv.atomic().check(marked).delete(marked.key).commit());
   return true;
-}
-
-/**
- * Holders other than `ownHolderId` whose isolate is not live (no heartbeat within ISOLATE_STALE_MS), or whose
- * reclaiming was left unfinished. A holder is registered only after its isolate's first heartbeat, and the
- * isolates are read again, uncached, after the holders were listed, so a newly started isolate is never taken
- * for dead. Costs one short list a round while every holder is live.
- */
-export async function deadHolders(
-  kv: Deno.Kv,
-  isolates: IsolateDirectory,
-  ownHolderId: string | null,
-): Promise<string[]> {
-  const holders = await withKvRetry(async () => {
-    const out: Deno.KvEntry<PlaceHolder>[] = [];
-    for await (const entry of kv.list<PlaceHolder>({ prefix: placeHoldersPrefix() })) out.push(entry);
-    return out;
-  });
-  const others = holders.filter((h) => h.key[1] !== ownHolderId);
-  const cached = await isolates.liveIds();
-  const suspects = others.filter((h) => h.value.reclaiming || !cached.has(h.value.isolateId));
-  if (!suspects.length) return [];
-  const live = new Set((await isolates.records()).map((r) => r.isolateId));
-  return suspects.filter((h) => h.value.reclaiming || !live.has(h.value.isolateId)).map((h) =>
-    String(h.key[1])
-  );
 }
