@@ -53,17 +53,17 @@ Deno.test("[limits] deno serve --parallel holds 5,000 sockets from one address, 
       const tokens = await tokensFor(service, sockets);
       let crowd: JoinedSocket[] = [];
       try {
-        for (const round of ["first", "second"]) {
-          await t.step(`${round} time: ${sockets} users from one address all get in`, async () => {
-            crowd = await openCrowd(sockets, (i) => joinCrowd(service.wsUrl, tokens[i]), 200);
-            assert.deepEqual(tallyOutcomes(crowd), { welcome: sockets });
-            await waitForPlaces(kv, { ip: sockets, user: sockets }, 10_000);
-          });
-          await t.step(`${round} time: all close at once; within seconds no place is taken`, async () => {
-            await leaveCrowd(crowd);
-            await waitForPlaces(kv, { ip: 0, user: 0, keys: 0 }, 20_000);
-          });
-        }
+        const allGetIn = async () => {
+          crowd = await openCrowd(sockets, (i) => joinCrowd(service.wsUrl, tokens[i]), 200);
+          assert.deepEqual(tallyOutcomes(crowd), { welcome: sockets });
+          await waitForPlaces(kv, { ip: sockets, user: sockets }, 10_000);
+        };
+        await t.step(`${sockets} users from one address all get in`, allGetIn);
+        await t.step("all close at once; within seconds no place is taken and no key is left", async () => {
+          await leaveCrowd(crowd);
+          await waitForPlaces(kv, { ip: 0, user: 0, keys: 0 }, 20_000);
+        });
+        await t.step(`the same ${sockets} users all get in again`, allGetIn);
       } finally {
         await leaveCrowd(crowd);
       }
@@ -101,14 +101,18 @@ for (const limit of [50, 2000]) {
             },
           );
 
-          await t.step(
-            "within seconds only that socket's places are taken; the address fills up again",
-            async () => {
-              await waitForPlaces(kv, { ip: 1, user: 1 }, 10_000);
+          await t.step("within seconds only that socket's places are taken", async () => {
+            await waitForPlaces(kv, { ip: 1, user: 1 }, 10_000);
+            crowd = [];
+          });
+
+          // Refilling 2,000 places would double the test's time for what the counts above already show.
+          if (limit <= 50) {
+            await t.step("the address fills up to its limit again, exactly", async () => {
               crowd = await openCrowd(limit, (i) => joinCrowd(service.wsUrl, tokens[limit + i]), 100);
               assert.deepEqual(tallyOutcomes(crowd), { welcome: limit - 1, [REFUSED]: 1 });
-            },
-          );
+            });
+          }
 
           await t.step("after every socket closes, no place is left taken", async () => {
             await leaveCrowd([...crowd, late!]);
