@@ -11,8 +11,10 @@
  *   only frees a place, so a claim need not check `released`.
  * - A release adds to `released` without any check on the counts: releases conflict with nothing, and a close
  *   storm lands in as few commits as it has batches.
- * - Every commit checks this isolate's holder record, which only a reclaimer changes (`lib/place_reclaim.ts`):
- *   an isolate taken for dead finds its places given back and gives up its sockets, never counting them twice.
+ * - Every commit checks and rewrites this isolate's holder record (`lib/place_holders.ts`), which otherwise only
+ *   a reclaimer changes (`lib/place_reclaim.ts`): an isolate taken for dead finds its places given back and
+ *   gives up its sockets, never counting them twice; and the record's commit count tells whether a commit
+ *   whose answer was lost landed.
  *
  * An isolate queues its claims and releases and commits them together: one round of reads and ONE commit for
  * as many handshakes and closes as arrived meanwhile. A commit that conflicts or fails is decided again from

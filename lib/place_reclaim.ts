@@ -1,7 +1,7 @@
 /**
  * Giving back the connection places of a holder that can no longer give them back itself: an isolate that
  * crashed (its heartbeat stopped), or one shutting down. Every isolate runs the janitor once a second; two
- * janitors reclaiming the same holder subtract each holding once, because every step checks what it read.
+ * janitors reclaiming the same holder give each holding back once, because every step checks what it read.
  *
  * Reclaiming runs in three steps, each safe to repeat or to interrupt (a janitor may crash half-way):
  * 1. the holder is marked `reclaiming`. Its owner checks the holder's versionstamp in every commit, so from here
