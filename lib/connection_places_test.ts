@@ -1,6 +1,6 @@
 /**
  * Connection places on real KV: several "isolates", each with its own handle on one temp KV file (as the
- * workers of `deno serve --parallel` have), claiming and releasing at once.
+ * workers of `deno task start` have), claiming and releasing at once.
  */
 import assert from "node:assert/strict";
 import { type ClaimResult, type ConnectionPlaces, createConnectionPlaces } from "./connection_places.ts";

@@ -1,5 +1,5 @@
 /**
- * Connection limits at scale under `deno serve --parallel` (two workers, two isolates on one KV file), every
+ * Connection limits at scale on the real service process with two workers (two isolates on one KV file), every
  * protection on: thousands of users behind one address, close storms, and no place left taken afterwards.
  * The test reads the places from the same KV file, as any isolate would.
  */
@@ -19,7 +19,7 @@ import { randomUser } from "./helpers/server.ts";
 
 const REFUSED = "1008 Connection limit exceeded";
 
-/** The service under `--parallel` on a fresh KV file, with these limits; `run` gets it and a KV handle. */
+/** The service with two workers on a fresh KV file, with these limits; `run` gets it and a KV handle. */
 async function withService(
   env: Record<string, string>,
   run: (service: ServiceProcess, kv: Deno.Kv) => Promise<void>,
@@ -45,7 +45,7 @@ function tokensFor(service: ServiceProcess, count: number): Promise<string[]> {
   return Promise.all(Array.from({ length: count }, () => service.socketToken(randomUser())));
 }
 
-Deno.test("[limits] deno serve --parallel holds 5,000 sockets from one address, frees every place, holds them again", async (t) => {
+Deno.test("[limits] two workers hold 5,000 sockets from one address, frees every place, holds them again", async (t) => {
   const sockets = 5000;
   await withService(
     { RATE_LIMIT_PER_IP: "20000", RATE_LIMIT_PER_USER: "3", MAX_CONNECTIONS: "20000" },
@@ -72,7 +72,7 @@ Deno.test("[limits] deno serve --parallel holds 5,000 sockets from one address, 
 });
 
 for (const limit of [50, 2000]) {
-  Deno.test(`[limits] a close storm at RATE_LIMIT_PER_IP=${limit} under --parallel: every place is free within seconds`, async (t) => {
+  Deno.test(`[limits] a close storm at RATE_LIMIT_PER_IP=${limit} on two workers: every place is free within seconds`, async (t) => {
     await withService(
       { RATE_LIMIT_PER_IP: String(limit), RATE_LIMIT_PER_USER: "3", MAX_CONNECTIONS: String(limit + 100) },
       async (service, kv) => {
