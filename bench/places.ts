@@ -4,8 +4,9 @@
  * user or its address out. It reads the file beside the running service, as bench/isolates.ts does.
  *   deno run -A bench/places.ts <kv path>
  */
-import { connectionCountByIpKey, connectionCountByUserKey } from "../lib/keys.ts";
+import { placeCountKey } from "../lib/keys.ts";
 import { openKv } from "../lib/kv.ts";
+import { countOf } from "../lib/place_counts.ts";
 
 export interface PlacesTaken {
   byUser: number;
@@ -13,22 +14,21 @@ export interface PlacesTaken {
 }
 
 /**
- * Places taken right now, per user and per IP, whichever isolate took them. Written against today's layout
- * (lib/connections.ts): one value per user and per IP, `{[connectionId]: isolateId}`; this one function is all
- * that changes when the layout does.
+ * Places taken right now, per user and per IP, whichever isolate took them: for every subject, its `claimed`
+ * count less its `released` count (lib/place_counts.ts); this one function is all that changes when the
+ * layout does.
  */
 export async function placesTaken(kv: Deno.Kv): Promise<PlacesTaken> {
-  const count = async (prefix: readonly string[]) => {
-    let taken = 0;
-    for await (const entry of kv.list<Record<string, string>>({ prefix: [...prefix] })) {
-      taken += Object.keys(entry.value ?? {}).length;
+  const count = async (scope: "user" | "ip") => {
+    let taken = 0n;
+    const prefix = placeCountKey(scope, "", "claimed").slice(0, 1);
+    for await (const entry of kv.list({ prefix: [...prefix] })) {
+      const kind = entry.key[2];
+      taken += kind === "claimed" ? countOf(entry) : kind === "released" ? -countOf(entry) : 0n;
     }
-    return taken;
+    return Number(taken);
   };
-  return {
-    byUser: await count(connectionCountByUserKey("").slice(0, 1)),
-    byIp: await count(connectionCountByIpKey("").slice(0, 1)),
-  };
+  return { byUser: await count("user"), byIp: await count("ip") };
 }
 
 if (import.meta.main) {

@@ -1,31 +1,50 @@
 import assert from "node:assert/strict";
-import { createConnectionRegistry } from "../lib/connections.ts";
+import { createConnectionPlaces } from "../lib/connection_places.ts";
 import { createIsolateDirectory } from "../lib/isolates.ts";
 import { placesTaken } from "./places.ts";
 
-Deno.test("placesTaken() counts the places the service's registry takes, and none once released", async () => {
+Deno.test("placesTaken() counts the places the service takes, and none once released", async () => {
   const kv = await Deno.openKv(":memory:");
+  const isolates = createIsolateDirectory(kv);
+  await isolates.beat({
+    isolateId: "isolate-a",
+    startedAt: Date.now(),
+    gauges: {
+      connectionsByRole: { admin: 0, client: 0 },
+      messagesPerSecond: 0,
+      averageLatency: 0,
+      errorRate: 0,
+      relay: { name: "none", healthy: true },
+      memoryRss: 0,
+    },
+    metrics: { counters: {}, histograms: {} },
+  });
+  const places = createConnectionPlaces(kv, {
+    isolateId: "isolate-a",
+    isolates,
+    perUser: 3,
+    perIp: 50,
+    log: { warn: () => {} },
+  });
   try {
-    const registry = createConnectionRegistry(kv, {
-      isolateId: "isolate-a",
-      isolates: createIsolateDirectory(kv),
-      perUser: 3,
-      perIp: 50,
-      recordTtlMs: 60_000,
-    });
+    await places.register();
+    const deadline = Date.now() + 10_000;
     const sockets = [
       { id: "c1", user: "budi", ip: "203.0.113.7" },
       { id: "c2", user: "sari", ip: "203.0.113.7" },
       { id: "c3", user: "sari", ip: "198.51.100.4" },
     ];
-    for (const s of sockets) assert.equal(await registry.claim(s.id, s.user, s.ip), "ok");
+    for (const s of sockets) assert.equal(await places.claim(s.id, s.user, s.ip, deadline), "ok");
     assert.deepEqual(await placesTaken(kv), { byUser: 3, byIp: 3 });
 
-    await registry.release("c2", "sari", "203.0.113.7");
+    places.release("c2");
+    await places.settled();
     assert.deepEqual(await placesTaken(kv), { byUser: 2, byIp: 2 });
-    for (const s of [sockets[0], sockets[2]]) await registry.release(s.id, s.user, s.ip);
+    for (const s of [sockets[0], sockets[2]]) places.release(s.id);
+    await places.settled();
     assert.deepEqual(await placesTaken(kv), { byUser: 0, byIp: 0 });
   } finally {
+    await places.close();
     kv.close();
   }
 });

@@ -1,19 +1,11 @@
 /**
- * Connection records and connection limits in Deno KV, shared by every isolate.
- *
- * Each live socket has a record with `expireIn`, refreshed in batches while it lives. Limits per user and per
- * IP are enforced with one KV value per user and per IP listing their sockets and the isolate holding each;
- * claiming a place is a versionstamp-checked write, so two isolates cannot both take the last place. Places
- * held by an isolate whose heartbeat has stopped are dropped on the next claim, so a crash frees them.
+ * Connection records in Deno KV, shared by every isolate: each live socket has a record with `expireIn`,
+ * refreshed in batches while it lives, naming the isolate that holds it. (The per-user and per-IP limits are
+ * `lib/connection_places.ts`.)
  */
 import type { Role } from "./auth.ts";
-import {
-  connectionCountByIpKey,
-  connectionCountByUserKey,
-  connectionKey,
-  connectionsPrefix,
-} from "./keys.ts";
-import { commitWithRetry, withKvRetry } from "./kv.ts";
+import { connectionKey, connectionsPrefix } from "./keys.ts";
+import { withKvRetry } from "./kv.ts";
 import type { IsolateDirectory } from "./isolates.ts";
 
 /** What is kept of a socket (the seeds' `WebSocketConnectionDetails`, plus where it lives). Never a token. */
@@ -30,57 +22,19 @@ export interface ConnectionRecord {
   isolateId: string;
 }
 
-type Places = Record<string, string>;
-
 /** How long record writes gather before their commit; most sockets of a handshake burst are gone by then. */
 export const RECORD_WRITE_DELAY_MS = 100;
-
-export type ClaimResult = "ok" | "user_limit" | "ip_limit";
 
 export interface ConnectionRegistryOptions {
   isolateId: string;
   isolates: IsolateDirectory;
-  perUser: number;
-  perIp: number;
   /** How long a record lives without a refresh. */
   recordTtlMs: number;
 }
 
-/** Creates the registry through which this isolate claims places, keeps records, and lists everyone's. */
+/** Creates the registry through which this isolate keeps its sockets' records and lists everyone's. */
 export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistryOptions) {
   const { isolateId, isolates } = options;
-
-  function prune(places: Places, live: Set<string>): Places {
-    return Object.fromEntries(Object.entries(places).filter(([, isolate]) => live.has(isolate)));
-  }
-
-  /** Takes a place for this socket under its user's and its IP's limits (0 means no limit). */
-  async function claim(connectionId: string, userId: string, ip: string): Promise<ClaimResult> {
-    // Without limits there is nothing to count: no read, and no empty commit on every handshake.
-    if (options.perUser <= 0 && options.perIp <= 0) return "ok";
-    const live = await isolates.liveIds();
-    live.add(isolateId);
-    const keys = [
-      options.perUser > 0 ? connectionCountByUserKey(userId) : null,
-      options.perIp > 0 ? connectionCountByIpKey(ip) : null,
-    ];
-    const limits = [options.perUser, options.perIp];
-    return await commitWithRetry<ClaimResult>(async () => {
-      const op = kv.atomic();
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i];
-        if (!key) continue;
-        const entry = await kv.get<Places>(key);
-        const places = prune(entry.value ?? {}, live);
-        if (Object.keys(places).length >= limits[i]) {
-          return { done: i === 0 ? "user_limit" : "ip_limit" };
-        }
-        places[connectionId] = isolateId;
-        op.check(entry).set(key, places);
-      }
-      return { op, result: "ok" };
-    });
-  }
 
   /**
    * Record writes wait a moment, and while a commit is in flight, and then go together in one atomic commit:
@@ -124,26 +78,9 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
     return flushing ?? Promise.resolve();
   }
 
-  /** Gives the socket's places back and deletes its record. */
-  async function release(connectionId: string, userId: string, ip: string): Promise<void> {
-    // A limit of 0 never claimed a place under its key; no need to read it back.
-    const keys = [
-      options.perUser > 0 ? connectionCountByUserKey(userId) : null,
-      options.perIp > 0 ? connectionCountByIpKey(ip) : null,
-    ];
-    for (const key of keys) {
-      if (!key) continue;
-      await commitWithRetry(async () => {
-        const entry = await kv.get<Places>(key);
-        if (!entry.value || !(connectionId in entry.value)) return { done: undefined };
-        const { [connectionId]: _gone, ...rest } = entry.value;
-        const op = kv.atomic().check(entry);
-        if (Object.keys(rest).length) op.set(key, rest);
-        else op.delete(key);
-        return { op, result: undefined };
-      });
-    }
-    await write([[connectionId, null]]);
+  /** Deletes the socket's record (if it was written; a socket gone within the write delay never was). */
+  function remove(connectionId: string): Promise<void> {
+    return write([[connectionId, null]]);
   }
 
   /** Writes (or refreshes) the records of these sockets, built when their commit is, many per commit. */
@@ -169,7 +106,7 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
     return live.has(entry.value.isolateId) || entry.value.isolateId === isolateId ? entry.value : null;
   }
 
-  return { claim, release, save, list, get };
+  return { save, remove, list, get };
 }
 
 export type ConnectionRegistry = ReturnType<typeof createConnectionRegistry>;

@@ -8,9 +8,28 @@ export type Stream = `user:${string}` | "role:admin" | "all";
 export const connectionKey = (connectionId: string) => ["connections", connectionId] as const;
 export const connectionsPrefix = () => ["connections"] as const;
 
-/** The live sockets of one user or one client IP: `{[connectionId]: isolateId}`, guarded by versionstamp. */
-export const connectionCountByUserKey = (userId: string) => ["connection_counts_by_user", userId] as const;
-export const connectionCountByIpKey = (ip: string) => ["connection_counts_by_ip", ip] as const;
+/** Whose sockets a connection limit counts: a user (`RATE_LIMIT_PER_USER`) or a client IP (`RATE_LIMIT_PER_IP`). */
+export type PlaceScope = "user" | "ip";
+/** A user id or IP as a key part: itself, or its SHA-256 digest when too long for a key (lib/place_subjects.ts). */
+export type PlaceSubjectPart = string | Uint8Array;
+
+/**
+ * Places claimed, or released, under one user's or one IP's limit on every isolate since it was last idle:
+ * `Deno.KvU64`. Places taken = claimed − released. A claim checks the versionstamp of `claimed`; a release adds
+ * to `released` without a check, so releases never conflict. Both go once claimed = released again.
+ */
+export type PlaceCountKind = "claimed" | "released";
+export const placeCountKey = (scope: PlaceScope, subject: PlaceSubjectPart, kind: PlaceCountKind) =>
+  [scope === "user" ? "place_counts_by_user" : "place_counts_by_ip", subject, kind] as const;
+
+/** One holder (an isolate's registration): `{isolateId, registeredAt, reclaiming}`. */
+export const placeHolderKey = (holderId: string) => ["place_holders", holderId] as const;
+export const placeHoldersPrefix = () => ["place_holders"] as const;
+
+/** The share of one user's or IP's places that one holder has: a number, deleted at 0. */
+export const placeHoldingKey = (holderId: string, scope: PlaceScope, subject: PlaceSubjectPart) =>
+  ["place_holdings_by_holder", holderId, scope, subject] as const;
+export const placeHoldingsPrefix = (holderId: string) => ["place_holdings_by_holder", holderId] as const;
 
 /** One isolate's heartbeat and metrics snapshot, `expireIn` a few seconds so a dead isolate drops out. */
 export const isolateKey = (isolateId: string) => ["isolates", isolateId] as const;

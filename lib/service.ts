@@ -6,6 +6,7 @@ import { AuthError, createSessionVerifier, type SocketIdentity } from "./auth.ts
 import { createSocketTokens } from "./socket_tokens.ts";
 import { CLOSE, type CloseCause } from "./close_codes.ts";
 import type { Config } from "./config.ts";
+import { createConnectionPlaces } from "./connection_places.ts";
 import { type ConnectionRecord, createConnectionRegistry } from "./connections.ts";
 import { createDeliveryStore } from "./deliveries.ts";
 import { draftsFor } from "./events.ts";
@@ -75,9 +76,21 @@ export function createService(deps: ServiceDeps) {
   const registry = createConnectionRegistry(kv, {
     isolateId,
     isolates,
+    recordTtlMs: Math.max(config.heartbeatIntervalMs * 3, 15_000),
+  });
+  const places = createConnectionPlaces(kv, {
+    isolateId,
+    isolates,
     perUser: config.rateLimitPerUser,
     perIp: config.rateLimitPerIp,
-    recordTtlMs: Math.max(config.heartbeatIntervalMs * 3, 15_000),
+    log,
+    now,
+    // Taken for dead (no heartbeat for seconds) while alive: its places were given back, so its sockets, open
+    // or opening, must go and claim again. 1013 tells their clients to back off and reconnect.
+    onLost() {
+      for (const connectionId of [...admitting.keys()]) abandon(connectionId);
+      hub.closeAll(CLOSE.tryAgainLater.code, CLOSE.tryAgainLater.reason);
+    },
   });
   const socketTokens = createSocketTokens(config.wsTokenSecret, config.tokenTtlSeconds, now);
   const verifySession = createSessionVerifier(config.session);
@@ -91,7 +104,7 @@ export function createService(deps: ServiceDeps) {
    * and not in the hub. A client that drops during the handshake gets neither `open` nor `close` from Deno,
    * so the once-a-second sweep gives such admissions back; one timer for all rather than one per handshake.
    */
-  const admitting = new Map<string, { userId: string; clientIp: string; deadline: number }>();
+  const admitting = new Map<string, { deadline: number }>();
   const handshakeLimitMs = Math.min(config.connectionTimeoutMs, MAX_HANDSHAKE_MS);
 
   relay.subscribe((event: RelayEvent) => {
@@ -165,19 +178,18 @@ export function createService(deps: ServiceDeps) {
       metrics.inc("realtime_rate_limited_total", { kind: "isolate" });
       return { connectionId, identity, refusal: "tryAgainLater" };
     }
-    admitting.set(connectionId, { userId: identity.userId, clientIp, deadline: now() + handshakeLimitMs });
-    try {
-      const claim = await registry.claim(connectionId, identity.userId, clientIp);
-      if (claim !== "ok") {
-        admitting.delete(connectionId);
-        metrics.inc("realtime_rate_limited_total", { kind: claim === "user_limit" ? "user" : "ip" });
-        return { connectionId, identity, refusal: "connectionLimit" };
-      }
-    } catch (error) {
-      admitting.delete(connectionId);
-      throw error;
+    const deadline = now() + handshakeLimitMs;
+    admitting.set(connectionId, { deadline });
+    const claim = await places.claim(connectionId, identity.userId, clientIp, deadline);
+    if (claim === "ok") return { connectionId, identity };
+    admitting.delete(connectionId);
+    if (claim === "busy") {
+      // The places could not be decided before the handshake's deadline (KV contended or failing).
+      metrics.inc("realtime_rate_limited_total", { kind: "places_busy" });
+      return { connectionId, identity, refusal: "tryAgainLater" };
     }
-    return { connectionId, identity };
+    metrics.inc("realtime_rate_limited_total", { kind: claim === "user_limit" ? "user" : "ip" });
+    return { connectionId, identity, refusal: "connectionLimit" };
   }
 
   // What every socket's session shares, allocated once rather than per socket.
@@ -223,8 +235,9 @@ export function createService(deps: ServiceDeps) {
     onWelcomed: (_session: SocketSession, positions: Positions) => hub.notePositions(positions),
     onClosed(session: SocketSession) {
       hub.remove(session);
-      registry.release(session.id, session.identity.userId, session.clientIp).catch((error) =>
-        log.warn("Connection places not released", { connectionId: session.id, error })
+      places.release(session.id);
+      registry.remove(session.id).catch((error) =>
+        log.warn("Record not deleted", { connectionId: session.id, error })
       );
       log.info("Socket closed", { connectionId: session.id });
     },
@@ -253,10 +266,8 @@ export function createService(deps: ServiceDeps) {
 
   /** Gives back the places of a socket that was admitted but never opened (once, whoever calls first). */
   function abandon(connectionId: string) {
-    const pending = admitting.get(connectionId);
-    if (!pending) return;
-    admitting.delete(connectionId);
-    registry.release(connectionId, pending.userId, pending.clientIp).catch(() => {});
+    if (!admitting.delete(connectionId)) return;
+    places.release(connectionId);
   }
 
   /** Closes a socket with 4500 wherever it lives; false when no live socket has that id. */
@@ -304,6 +315,7 @@ export function createService(deps: ServiceDeps) {
     store,
     hub,
     registry,
+    places,
     isolates,
     socketTokens,
     verifySession,
@@ -321,12 +333,15 @@ export function createService(deps: ServiceDeps) {
 
     /**
      * Starts the loops: isolate heartbeat, the `/health` KV probe, record refresh, token expiry and handshake
-     * deadlines, metrics.
+     * deadlines, the janitor of dead isolates' connection places, metrics.
      */
     async start() {
       await beat();
+      // After the first beat: a janitor takes a holder whose isolate has no heartbeat for a dead one's.
+      await places.register();
       await kvProbe.start();
       every(ISOLATE_BEAT_MS, beat);
+      every(ISOLATE_BEAT_MS, () => places.reclaimDead());
       every(
         config.heartbeatIntervalMs,
         () => registry.save([...hub.connections()].map((c) => recordOf(c as SocketSession))),
@@ -345,6 +360,7 @@ export function createService(deps: ServiceDeps) {
       for (const timer of timers) clearInterval(timer);
       hub.closeAll(CLOSE.shuttingDown.code, CLOSE.shuttingDown.reason);
       await kvProbe.stop();
+      await places.close();
       await isolates.leave(isolateId).catch(() => {});
       await relay.close();
     },

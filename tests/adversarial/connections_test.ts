@@ -4,6 +4,8 @@
  * with its documented code, its places and memory are given back, and other users keep connecting.
  */
 import assert from "node:assert/strict";
+import { placeCountKey } from "../../lib/keys.ts";
+import { placesTaken } from "../../lib/place_counts.ts";
 import { counterTotal } from "../../lib/metrics.ts";
 import { randomUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { connectWelcomed } from "../helpers/socket.ts";
@@ -20,10 +22,13 @@ async function bystanderConnects(server: TestServer, within = 1500) {
   await socket.close();
 }
 
-/** How many places the registry holds for a user (their live sockets on every isolate). */
+/** How many places a user holds (their live sockets on every isolate). */
 async function placesOf(server: TestServer, userId: string) {
-  const entry = await server.kv.get<Record<string, string>>(["connection_counts_by_user", userId]);
-  return Object.keys(entry.value ?? {}).length;
+  const [claimed, released] = await server.kv.getMany([
+    placeCountKey("user", userId, "claimed"),
+    placeCountKey("user", userId, "released"),
+  ]);
+  return placesTaken(claimed, released);
 }
 
 Deno.test("[adversarial] silent, slow and stuck connections are dropped on time", async (t) => {
