@@ -163,14 +163,17 @@ class Session implements SocketSession {
     else if (event.type === "close") this.finish();
   }
 
-  deliver(n: StoredNotification, frame?: string) {
-    if (this.closed) return;
-    if (this.held) this.held.push(n);
-    else this.pass(n, frame);
+  deliver(n: StoredNotification, frame: string): boolean {
+    if (this.closed) return false;
+    if (this.held) {
+      this.held.push(n); // counted when released
+      return false;
+    }
+    return this.pass(n, frame, true);
   }
 
-  sendControl(frame: string) {
-    if (!this.closed) this.send(frame);
+  sendControl(frame: string): boolean {
+    return !this.closed && this.send(frame, "metrics", true);
   }
 
   close(code: number, reason: string) {
@@ -204,27 +207,35 @@ class Session implements SocketSession {
     this.ctx.onClosed(this);
   }
 
-  private send(frame: string) {
-    if (!this.outbound.push(frame)) this.closeWith("slowConsumer");
+  /**
+   * Queues a frame of `type`, counting it in `realtime_frames_total{direction="out"}` unless the caller
+   * counts it (the hub counts its fan-outs in bulk). False when the socket was closed as a slow consumer.
+   */
+  private send(frame: string, type: string, counted = false): boolean {
+    if (!this.outbound.push(frame)) {
+      this.closeWith("slowConsumer");
+      return false;
+    }
+    if (!counted) this.ctx.metrics.inc("realtime_frames_total", { direction: "out", type });
+    return true;
   }
 
   private control(type: string, data: unknown) {
-    this.send(JSON.stringify({ type, data, timestamp: new Date(this.ctx.now()).toISOString() }));
+    this.send(JSON.stringify({ type, data, timestamp: new Date(this.ctx.now()).toISOString() }), type);
   }
 
   private error(code: string, message: string, replyTo?: unknown) {
-    this.ctx.metrics.inc("realtime_frames_total", { direction: "out", type: "error" });
     this.control("error", replying({ code, message }, replyTo));
   }
 
   /** Sends a live notification unless this socket was already sent it (or filtered its type out). */
-  private pass(n: StoredNotification, frame?: string) {
+  private pass(n: StoredNotification, frame?: string, counted = false): boolean {
     // The hub hands a socket only notifications of streams it reads.
     const i = this.streams.indexOf(n.stream);
-    if (i < 0 || n.seq <= (this.sent[i] ?? 0)) return;
+    if (i < 0 || n.seq <= (this.sent[i] ?? 0)) return false;
     this.sent[i] = n.seq;
-    if (this.types && !this.types.has(n.type)) return;
-    this.send(frame ?? notificationFrame(n));
+    if (this.types && !this.types.has(n.type)) return false;
+    return this.send(frame ?? notificationFrame(n), n.type, counted);
   }
 
   /** Releases the notifications held meanwhile, in order. */
@@ -279,7 +290,7 @@ class Session implements SocketSession {
           if (n.seq > welcomedAt && n.seq <= sentUpTo) continue;
           this.sent[i] = Math.max(this.sent[i] ?? 0, n.seq);
           if (this.types && !this.types.has(n.type)) continue;
-          this.send(notificationFrame(n));
+          this.send(notificationFrame(n), n.type);
           replayed++;
         }
       }
