@@ -28,6 +28,7 @@ import {
   startSession,
 } from "./socket_session.ts";
 import { createIsolateGauges } from "./gauges.ts";
+import { createLiveness } from "./liveness.ts";
 
 export interface ServiceDeps {
   config: Config;
@@ -78,6 +79,7 @@ export function createService(deps: ServiceDeps) {
   const socketTokens = createSocketTokens(config.wsTokenSecret, config.tokenTtlSeconds, now);
   const verifySession = createSessionVerifier(config.session);
   const gauges = createIsolateGauges(metrics, hub, relay, now);
+  const liveness = createLiveness(config.heartbeatIntervalMs, config.connectionTimeoutMs, log);
   const timers: ReturnType<typeof setInterval>[] = [];
   let stopping = false;
   /**
@@ -312,6 +314,7 @@ export function createService(deps: ServiceDeps) {
     publishEvent,
     disconnect,
     gauges,
+    liveness,
 
     /** Starts the loops: isolate heartbeat, record refresh, token expiry and handshake deadlines, metrics. */
     async start() {
