@@ -90,17 +90,23 @@ Deno.test("[ws] liveness: pings every heartbeat of silence, closes 1001 at exact
   });
 
   await t.step("an auth refresh keeps the socket past the first token's exp", async () => {
-    const short = await startTestServer({ env: { TOKEN_TTL_SECONDS: "2" } });
+    // The service's clock is the test's: `exp` is counted in whole seconds, so on the wall clock a 2 s token
+    // can have little more than 1 s left, and this step raced it on a loaded machine.
+    let clock = Date.UTC(2026, 10, 1);
+    const short = await startTestServer({ env: { TOKEN_TTL_SECONDS: "2" }, now: () => clock });
     try {
       const user = randomUser();
-      const { socket } = await connectWelcomed(short.wsUrl, await short.socketToken(user));
-      await new Promise((r) => setTimeout(r, 1000));
-      socket.send({ type: "auth", data: { token: await short.socketToken(user) } });
+      const { socket } = await connectWelcomed(short.wsUrl, await short.socketToken(user)); // exp: +2 s
+      clock += 1000;
+      socket.send({ type: "auth", data: { token: await short.socketToken(user) } }); // exp: +3 s
       await socket.next("auth_ok");
-      await new Promise((r) => setTimeout(r, 1600));
+      clock += 1500; // past the first token's exp, before the second's
+      // The expiry sweep runs every second of real time: let one pass with the clock there.
+      await new Promise((r) => setTimeout(r, 1200));
       socket.send({ type: "ping", id: "still-here" });
       assert.equal((await socket.next("pong")).data.replyTo, "still-here");
-      await socket.close();
+      clock += 1000; // past the second token's exp: the same sweep now closes it
+      assert.deepEqual(await socket.closed, { code: 1008, reason: "Token expired" });
     } finally {
       await short.close();
     }
