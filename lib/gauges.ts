@@ -48,6 +48,7 @@ export function createIsolateGauges(metrics: Metrics, hub: Hub, relay: Relay, no
   function sample(): IsolateGauges {
     const current = totalsOf(metrics.snapshot(), now());
     const seconds = Math.max((current.at - previous.at) / 1000, 0.001);
+    // Every frame in and out (SPEC's "frames per second"); errors are the `error` frames among them.
     const frames = current.frames - previous.frames;
     const latencyCount = current.latencyCount - previous.latencyCount;
     const averageLatency = latencyCount
@@ -59,6 +60,7 @@ export function createIsolateGauges(metrics: Metrics, hub: Hub, relay: Relay, no
       connectionsByRole: hub.countsByRole(),
       messagesPerSecond: Math.round((frames / seconds) * 100) / 100,
       averageLatency,
+      deliveriesPerSecond: latencyCount / seconds,
       errorRate: frames ? (current.errors - previous.errors) / frames : 0,
       relay: relay.health(),
       memoryRss: Deno.memoryUsage().rss,
@@ -112,8 +114,11 @@ export function sumGauges(records: IsolateRecord[], at: number): WebSocketMetric
     byRole.admin += r.gauges.connectionsByRole.admin;
     byRole.client += r.gauges.connectionsByRole.client;
     messagesPerSecond += r.gauges.messagesPerSecond;
-    latencyWeighted += r.gauges.averageLatency * r.gauges.messagesPerSecond;
-    latencyWeight += r.gauges.messagesPerSecond;
+    // A mean of means is weighted by each one's sample count: deliveries, not frames (a fan-out to many
+    // sockets, or a chatty client, is one latency sample). Records written before the field existed fall back.
+    const weight = r.gauges.deliveriesPerSecond ?? r.gauges.messagesPerSecond;
+    latencyWeighted += r.gauges.averageLatency * weight;
+    latencyWeight += weight;
     errors += r.gauges.errorRate * r.gauges.messagesPerSecond;
     total += counterTotal(r.metrics, "realtime_connections_opened_total");
   }

@@ -102,11 +102,14 @@ export function latencyCheck(bySecond: number[]): HealthCheck {
   };
 }
 
-/** The relay may drop or delay by design (clients resume from `seq`), so a broken relay degrades, never fails. */
+/**
+ * The relay may drop or delay by design (clients resume from `seq`), so a broken relay degrades; a peer on
+ * another store is a misconfiguration that loses notifications, so it fails.
+ */
 export function relayCheck(health: RelayHealth): HealthCheck {
   return {
     name: "relay",
-    status: health.healthy ? "pass" : "warn",
+    status: health.misconfiguration ? "fail" : health.healthy ? "pass" : "warn",
     value: health.name,
     ...(health.detail ? { detail: health.detail } : {}),
   };

@@ -15,11 +15,15 @@ export interface HubConnection {
   readonly id: string;
   readonly userId: string;
   readonly role: Role;
-  /** Hands over a notification with its frame already serialised; the connection filters and queues it. */
-  deliver(notification: StoredNotification, frame: string): void;
-  /** Sends a control frame (metrics) to a connection that subscribed to it. */
+  /**
+   * Hands over a notification with its frame already serialised; the connection filters and queues it.
+   * True when the frame was queued for the socket now: the hub counts those in `realtime_frames_total`, in
+   * bulk; a connection counts itself what it sends later (a notification held during its welcome).
+   */
+  deliver(notification: StoredNotification, frame: string): boolean;
+  /** Sends a control frame (metrics) to a connection that subscribed to it; true when it was queued. */
   readonly wantsMetrics: boolean;
-  sendControl(frame: string): void;
+  sendControl(frame: string): boolean;
   close(code: number, reason: string): void;
 }
 
@@ -85,11 +89,13 @@ export function createHub(options: HubOptions) {
   async function fanOut(n: StoredNotification) {
     const frame = notificationFrame(n);
     const targets = [...recipients(n.stream)];
+    let sent = 0;
     for (let i = 0; i < targets.length; i++) {
       if (i > 0 && i % SLICE === 0) await yieldToEventLoop();
-      targets[i].deliver(n, frame);
+      if (targets[i].deliver(n, frame)) sent++;
     }
-    metrics.inc("realtime_frames_total", { direction: "out", type: n.type }, targets.length);
+    // One count per fan-out, not per socket: this loop is the hot path.
+    metrics.inc("realtime_frames_total", { direction: "out", type: n.type }, sent);
   }
 
   async function deliverInOrder(n: StoredNotification, acceptedAt?: number) {
@@ -170,9 +176,11 @@ export function createHub(options: HubOptions) {
       return false;
     },
 
-    /** Sends a control frame to every socket that subscribed to metrics. */
+    /** Sends a `metrics` frame to every socket that subscribed to it, counted as frames out. */
     sendMetrics(frame: string) {
-      for (const conn of admins) if (conn.wantsMetrics) conn.sendControl(frame);
+      let sent = 0;
+      for (const conn of admins) if (conn.wantsMetrics && conn.sendControl(frame)) sent++;
+      metrics.inc("realtime_frames_total", { direction: "out", type: "metrics" }, sent);
     },
 
     /** Closes every socket with this code (shutdown). */

@@ -27,8 +27,9 @@ function recorder(id: string, userId: string, role: "admin" | "client" = "client
     deliver(n, frame) {
       got.push(n);
       frames.add(frame);
+      return true;
     },
-    sendControl() {},
+    sendControl: () => true,
     close() {},
   };
   return { conn, got, frames };

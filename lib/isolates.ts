@@ -13,6 +13,8 @@ export interface IsolateGauges {
   messagesPerSecond: number;
   /** Mean webhook-accepted → frame-handed-out latency (ms) over the last beat. */
   averageLatency: number;
+  /** Latency samples (notifications handed out) per second over the last beat: `averageLatency`'s weight. */
+  deliveriesPerSecond?: number;
   /** Errors (error frames, failed deliveries) per frame over the last beat. */
   errorRate: number;
   /** The last beats' delivery latency, oldest first: `[mean ms, deliveries]` per beat (`/health` judges this). */

@@ -65,3 +65,6 @@ export const webhookIdKey = (webhookId: string) => ["webhook_ids", webhookId] as
 export const relayLogKey = (position: number) => ["relay_log", position] as const;
 export const relayLogPrefix = () => ["relay_log"] as const;
 export const relayTailKey = () => ["relay_tail"] as const;
+
+/** This store's id (a UUID), written once by whichever process first opens the store; relay events carry it. */
+export const storeIdKey = () => ["store_id"] as const;

@@ -17,8 +17,10 @@ export type RelayEvent =
     /** Epoch ms at which it was handed to the relay (relay lag is measured from it). */
     sentAt: number;
     origin: string;
+    /** The id of the store the event was written to (lib/relay_store.ts stamps and checks it). */
+    store?: string;
   }
-  | { kind: "disconnect"; connectionId: string; sentAt: number; origin: string };
+  | { kind: "disconnect"; connectionId: string; sentAt: number; origin: string; store?: string };
 
 export interface RelayHealth {
   name: string;
@@ -27,6 +29,8 @@ export interface RelayHealth {
   detail?: string;
   /** Failures since start (also counted in `realtime_relay_errors_total`). */
   errors?: number;
+  /** A misconfiguration no reconnect repairs (a peer on another store): the health check fails with it. */
+  misconfiguration?: string;
 }
 
 /** What every relay is built with: where to log its troubles and where to count them. */

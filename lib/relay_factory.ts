@@ -2,17 +2,31 @@
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import { createNoRelay, type Relay } from "./relay.ts";
+import { createNoRelay, type Relay, type RelayOptions } from "./relay.ts";
 import { createBroadcastRelay } from "./relay_broadcast.ts";
 import { createKvRelay } from "./relay_kv.ts";
 import { createRedisRelay } from "./relay_redis.ts";
+import { withStoreCheck } from "./relay_store.ts";
+import { ensureStoreId } from "./store_id.ts";
 
 /**
- * Builds the relay `config.relay` names. Resolves even when its backend (Redis) is unreachable: the relay
+ * Builds the relay `config.relay` names, its events carrying the store's id (a peer on another store is
+ * refused and reported: lib/relay_store.ts). Resolves even when its backend (Redis) is unreachable: the relay
  * then reports itself unhealthy and keeps trying, and the service runs on.
  */
-export function createRelay(config: Config, kv: Deno.Kv, log: Logger, metrics?: Metrics): Promise<Relay> {
+export async function createRelay(
+  config: Config,
+  kv: Deno.Kv,
+  log: Logger,
+  metrics?: Metrics,
+): Promise<Relay> {
+  if (config.relay === "none") return createNoRelay();
   const options = { log: log.with({ component: "relay" }), metrics };
+  const storeId = await ensureStoreId(kv);
+  return withStoreCheck(await createBackend(config, kv, options), { storeId, log: options.log });
+}
+
+function createBackend(config: Config, kv: Deno.Kv, options: RelayOptions): Promise<Relay> {
   switch (config.relay) {
     case "broadcast":
       return Promise.resolve(createBroadcastRelay(undefined, options));

@@ -32,6 +32,7 @@ import {
 import { createIsolateGauges } from "./gauges.ts";
 import { healthProbeKey } from "./keys.ts";
 import { createKvProbe } from "./kv_probe.ts";
+import { createLiveness } from "./liveness.ts";
 
 export interface ServiceDeps {
   config: Config;
@@ -96,6 +97,7 @@ export function createService(deps: ServiceDeps) {
   const verifySession = createSessionVerifier(config.session);
   const gauges = createIsolateGauges(metrics, hub, relay, now);
   const kvProbe = createKvProbe(kv, healthProbeKey(isolateId));
+  const liveness = createLiveness(config.heartbeatIntervalMs, config.connectionTimeoutMs, log);
   const timers: ReturnType<typeof setInterval>[] = [];
   let stopping = false;
   /**
@@ -330,6 +332,7 @@ export function createService(deps: ServiceDeps) {
     disconnect,
     gauges,
     kvProbe,
+    liveness,
 
     /**
      * Starts the loops: isolate heartbeat, the `/health` KV probe, record refresh, token expiry and handshake

@@ -21,7 +21,8 @@ export interface ReplayTarget {
   readonly outbound: Outbound;
   /** True once the socket is closing or closed. */
   readonly closed: boolean;
-  send(frame: string): void;
+  /** Queues a frame of `type`, counted in `realtime_frames_total{direction="out"}`. */
+  send(frame: string, type: string): unknown;
 }
 
 export interface ReplaySource {
@@ -78,7 +79,7 @@ export async function replayInto(
       if (target.closed) break;
       target.sent[i] = Math.max(target.sent[i] ?? 0, n.seq);
       if (target.types && !target.types.has(n.type)) continue;
-      target.send(notificationFrame(n));
+      target.send(notificationFrame(n), n.type);
       replayed++;
     }
   }

@@ -168,18 +168,18 @@ class Session implements SocketSession {
     else if (event.type === "close") this.finish();
   }
 
-  deliver(n: StoredNotification, frame?: string) {
-    if (this.closed) return;
-    if (!this.held) return this.pass(n, frame);
+  deliver(n: StoredNotification, frame: string): boolean {
+    if (this.closed) return false;
+    if (!this.held) return this.pass(n, frame, true);
     // Held frames are outbound frames too: past BUFFER_SIZE the socket is as slow a consumer as any.
     if (this.held.length + this.outbound.queued() >= this.ctx.limits.bufferSize) {
-      return this.closeWith("slowConsumer");
-    }
-    this.held.push(n);
+      this.closeWith("slowConsumer");
+    } else this.held.push(n); // counted when released
+    return false;
   }
 
-  sendControl(frame: string) {
-    if (!this.closed) this.send(frame);
+  sendControl(frame: string): boolean {
+    return !this.closed && this.send(frame, "metrics", true);
   }
 
   close(code: number, reason: string) {
@@ -214,27 +214,30 @@ class Session implements SocketSession {
     this.ctx.onClosed(this);
   }
 
-  send(frame: string) {
-    if (!this.outbound.push(frame)) this.closeWith("slowConsumer");
+  /** Queues a frame, counted as out by `type` unless the hub counts it in bulk; false if closed 4008 for it. */
+  send(frame: string, type: string, counted = false): boolean {
+    const queued = this.outbound.push(frame);
+    if (!queued) this.closeWith("slowConsumer");
+    else if (!counted) this.ctx.metrics.inc("realtime_frames_total", { direction: "out", type });
+    return queued;
   }
 
   private control(type: string, data: unknown) {
-    this.send(JSON.stringify({ type, data, timestamp: new Date(this.ctx.now()).toISOString() }));
+    this.send(JSON.stringify({ type, data, timestamp: new Date(this.ctx.now()).toISOString() }), type);
   }
 
   private error(code: string, message: string, replyTo?: unknown) {
-    this.ctx.metrics.inc("realtime_frames_total", { direction: "out", type: "error" });
     this.control("error", replying({ code, message }, replyTo));
   }
 
   /** Sends a live notification unless this socket was already sent it (or filtered its type out). */
-  private pass(n: StoredNotification, frame?: string) {
+  private pass(n: StoredNotification, frame?: string, counted = false): boolean {
     // The hub hands a socket only notifications of streams it reads.
     const i = this.streams.indexOf(n.stream);
-    if (i < 0 || n.seq <= (this.sent[i] ?? 0)) return;
+    if (i < 0 || n.seq <= (this.sent[i] ?? 0)) return false;
     this.sent[i] = n.seq;
-    if (this.types && !this.types.has(n.type)) return;
-    this.send(frame ?? notificationFrame(n));
+    if (this.types && !this.types.has(n.type)) return false;
+    return this.send(frame ?? notificationFrame(n), n.type, counted);
   }
 
   /** Releases the notifications held meanwhile, in order. */

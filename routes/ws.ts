@@ -32,14 +32,9 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
   const { token, protocol } = handshakeToken(req.headers.get("sec-websocket-protocol"), req.url);
   const admission = await service.admit(token, ip);
 
-  // Deno's idle timeout pings after half of it in silence and closes 1001 after all of it.
-  const idleTimeout = Math.max(
-    1,
-    Math.min(config.connectionTimeoutMs, 2 * config.heartbeatIntervalMs) / 1000,
-  );
   let upgrade: ReturnType<typeof Deno.upgradeWebSocket>;
   try {
-    upgrade = Deno.upgradeWebSocket(req, { idleTimeout });
+    upgrade = Deno.upgradeWebSocket(req, { idleTimeout: service.liveness.idleTimeoutSeconds });
   } catch {
     // A malformed upgrade (no Sec-WebSocket-Key, say) never opens nor closes a socket: give its places back
     // here, or a token holder could use up the places of a user or an IP with requests that fail.
@@ -47,6 +42,8 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
     throw new ApiError(400, "bad_upgrade", "The WebSocket upgrade request is malformed");
   }
   const { socket, response } = upgrade;
+  // Pings every heartbeat of silence, closes 1001 at CONNECTION_TIMEOUT_MS (lib/liveness.ts).
+  service.liveness.watch(socket);
   if (protocol) response.headers.set("sec-websocket-protocol", protocol);
   socket.onopen = () => {
     if (admission.refusal || !admission.identity) {

@@ -99,44 +99,56 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
     await t.step(
       "a client that stops reading during a fan-out is closed 4008; its session is gone",
       async () => {
-        const slowUser = randomUser();
-        const slow = nodeSocket(server.wsUrl, ["realtime.v1", await server.socketToken(slowUser)]);
-        const welcome = await nextFrame(slow, (f) => f.type === "welcome");
-        const connectionId = String(welcome.data.connectionId);
-        const reader = randomUser();
-        const { socket: watcher } = await connectWelcomed(server.wsUrl, await server.socketToken(reader));
-        slow.ws.pause();
-        const text = "x".repeat(2000);
-        let published = 0;
-        while (server.service.hub.get(connectionId) && published < 8000) {
-          await server.service.publish(Array.from({ length: 100 }, () => ({
-            stream: "all" as const,
-            type: "system_announcement" as const,
-            title: "Load",
-            message: text,
-            data: { title: "Load", message: text, priority: "low" },
-          })));
-          published += 100;
-          // The watcher reads in this same process, so it keeps up only if given the turn: wait until it has
-          // read every burst so far, as a client that keeps up would have. (A fixed pause let it fall two
-          // bursts behind under a loaded test run, and be closed 4008 as well.)
-          await watcher.collect((f) => f.title === "Load", published, 10_000);
+        // A server of its own with the default timeout: the stuck client answers no ping either, and under a
+        // loaded run filling its kernel buffers took longer than this file's 1 s CONNECTION_TIMEOUT_MS, so the
+        // idle timeout (1001, seen as 1006 behind the unread frames) closed it before the queue passed 50.
+        const fanOut = await startTestServer({ env: { RATE_LIMIT_PER_IP: "0", BUFFER_SIZE: "50" } });
+        try {
+          const slowUser = randomUser();
+          const slow = nodeSocket(fanOut.wsUrl, ["realtime.v1", await fanOut.socketToken(slowUser)]);
+          const welcome = await nextFrame(slow, (f) => f.type === "welcome");
+          const connectionId = String(welcome.data.connectionId);
+          const reader = randomUser();
+          const { socket: watcher } = await connectWelcomed(fanOut.wsUrl, await fanOut.socketToken(reader));
+          slow.ws.pause();
+          const text = "x".repeat(2000);
+          let published = 0;
+          while (fanOut.service.hub.get(connectionId) && published < 8000) {
+            await fanOut.service.publish(Array.from({ length: 100 }, () => ({
+              stream: "all" as const,
+              type: "system_announcement" as const,
+              title: "Load",
+              message: text,
+              data: { title: "Load", message: text, priority: "low" },
+            })));
+            published += 100;
+            // The watcher reads in this same process, so it keeps up only if given the turn: wait until it has
+            // read every burst so far, as a client that keeps up would have. (A fixed pause let it fall two
+            // bursts behind under a loaded test run, and be closed 4008 as well.)
+            await watcher.collect((f) => f.title === "Load", published, 10_000);
+          }
+          assert.equal(
+            fanOut.service.hub.get(connectionId),
+            undefined,
+            "the stuck socket is still in the hub",
+          );
+          slow.ws.resume();
+          assert.deepEqual(await slow.closed, { code: 4008, reason: "Slow consumer" });
+          await waitUntil(
+            async () => await placesOf(fanOut, slowUser.userId) === 0,
+            2000,
+            "its places are released",
+          );
+          assert.equal(counterTotal(fanOut.service.metrics.snapshot(), "realtime_slow_consumers_total"), 1);
+          // The socket that kept reading got every frame, in order, and can still talk.
+          const frames = await watcher.collect((f) => f.title === "Load", published, 20000);
+          assert.deepEqual(frames.map((f) => f.seq), frames.map((_, i) => frames[0].seq! + i));
+          watcher.send({ type: "ping", id: "after" });
+          await watcher.next("pong");
+          await watcher.close();
+        } finally {
+          await fanOut.close();
         }
-        assert.equal(server.service.hub.get(connectionId), undefined, "the stuck socket is still in the hub");
-        slow.ws.resume();
-        assert.deepEqual(await slow.closed, { code: 4008, reason: "Slow consumer" });
-        await waitUntil(
-          async () => await placesOf(server, slowUser.userId) === 0,
-          2000,
-          "its places are released",
-        );
-        assert.equal(counterTotal(server.service.metrics.snapshot(), "realtime_slow_consumers_total"), 1);
-        // The socket that kept reading got every frame, in order, and can still talk.
-        const frames = await watcher.collect((f) => f.title === "Load", published, 20000);
-        assert.deepEqual(frames.map((f) => f.seq), frames.map((_, i) => frames[0].seq! + i));
-        watcher.send({ type: "ping", id: "after" });
-        await watcher.next("pong");
-        await watcher.close();
       },
     );
   } finally {
