@@ -80,8 +80,13 @@ export async function keepListening(options: ListenerOptions): Promise<KeptListe
     else log.debug(msg, fields);
   }
 
-  const handler: ServeHandler = (request, info) => {
-    if (failures > 0) {
+  /**
+   * Each bind serves through a handler of its own, so that only a request on a connection the newest listener
+   * accepted says the listener is back: connections a dead listener accepted earlier keep being served.
+   */
+  let binds = 0;
+  const handlerOfBind = (bindNumber: number): ServeHandler => (request, info) => {
+    if (failures > 0 && bindNumber === binds) {
       log.info("Listener accepting again", { address: httpAddress(hostname, port), failures });
       failures = 0;
     }
@@ -104,7 +109,7 @@ export async function keepListening(options: ListenerOptions): Promise<KeptListe
           { status: 500 },
         );
       },
-    }, handler);
+    }, handlerOfBind(++binds));
 
   async function rebind(): Promise<Deno.HttpServer<Deno.NetAddr> | undefined> {
     for (;;) {

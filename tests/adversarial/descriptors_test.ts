@@ -102,17 +102,22 @@ Deno.test("[descriptors] under prlimit --nofile=1024, 1,100 idle connections com
     await t.step("once they close, /health answers again", async () => {
       for (const conn of idle!.conns) conn.close();
       idle = undefined;
+      // A fresh connection for every try: a pooled one, accepted before the flood, would be answered by a
+      // listener long dead and prove nothing about accepting.
+      const fresh = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
       const status = await eventually(
         async () => {
-          const res = await fetch(`${service.url}/health`, { signal: AbortSignal.timeout(2000) }).catch(() =>
-            null
-          );
+          const init: RequestInit & { client: Deno.HttpClient } = {
+            client: fresh,
+            signal: AbortSignal.timeout(2000),
+          };
+          const res = await fetch(`${service.url}/health`, init).catch(() => null);
           await res?.body?.cancel();
           return res?.status === 200 ? res.status : undefined;
         },
         30_000,
         "/health to answer",
-      );
+      ).finally(() => fresh.close());
       assert.equal(status, 200);
       assert.match(service.output(), /"msg":"Listener accepting again"/);
     });
