@@ -6,7 +6,7 @@
 import { h } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { Identity } from "../lib/auth.ts";
-import type { DemoDashboardData, DemoEventKind } from "../lib/demo_workspace.ts";
+import type { DemoDashboardData, DemoEventKind } from "../lib/dev/demo_workspace.ts";
 
 export interface DemoDashboardProps {
   users: readonly Identity[];

@@ -9,7 +9,7 @@ import type {
   ConnectionStatus,
   NotificationFrame,
   RealtimeClient,
-} from "../lib/client.ts";
+} from "../lib/client/realtime_client.ts";
 import { WIDGET_CSS } from "./widget_styles.ts";
 
 export interface NotificationWidgetProps {

@@ -8,7 +8,7 @@
  */
 import { effect } from "@preact/signals";
 import { render } from "preact";
-import { createRealtimeClient, type RealtimeClient } from "../lib/client.ts";
+import { createRealtimeClient, type RealtimeClient } from "../lib/client/realtime_client.ts";
 import NotificationWidget from "./NotificationWidget.tsx";
 
 const TAG = "jasaweb-notifications";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { AuthError, createSessionVerifier, type Identity } from "./auth.ts";
 import { createSocketTokens } from "./socket_tokens.ts";
-import { signSessionToken } from "./demo_users.ts";
+import { signSessionToken } from "./dev/demo_users.ts";
 
 const alice: Identity = { userId: "u1", role: "client", name: "Alice", email: "alice@example.com" };
 const SESSION_SECRET = "session-secret-for-tests-0123456789abcdef";

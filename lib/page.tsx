@@ -1,12 +1,12 @@
 /**
  * Server-rendered pages. With one Preact island: the island is rendered to HTML here, its props are serialised
  * into the page, and its hydration entry (built by `lib/bundles.ts`, served under `/islands/`) makes it live in
- * the browser. The entry calls `hydrateIsland()` from `lib/hydrate.ts` with the same component. Without one:
+ * the browser. The entry calls `hydrateIsland()` from `lib/client/hydrate.ts` with the same component. Without one:
  * plain HTML, no script at all. Every page links the favicon, so no browser asks for a missing one.
  */
 import type { ComponentType, VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
-import { ISLAND_PROPS_ID, ISLAND_ROOT_ID } from "./hydrate.ts";
+import { ISLAND_PROPS_ID, ISLAND_ROOT_ID } from "./client/hydrate.ts";
 
 export interface IslandPage<P> {
   title: string;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { jwtVerify, SignJWT } from "jose";
 import { AuthError, type Identity } from "./auth.ts";
-import { signSessionToken } from "./demo_users.ts";
+import { signSessionToken } from "./dev/demo_users.ts";
 import { createSocketTokens } from "./socket_tokens.ts";
 
 const alice: Identity = { userId: "u1", role: "client", name: "Alice", email: "alice@example.com" };

@@ -7,7 +7,7 @@ import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../lib/api_error.ts";
 import { createRequestRateLimiter, type RequestRateLimiter } from "../lib/request_rate_limit.ts";
 import type { Service } from "../lib/service.ts";
-import type { AppEnv } from "../routes/env.ts";
+import type { AppEnv } from "./env.ts";
 
 // One budget per service (per isolate), whichever routes share it.
 const limiters = new WeakMap<Service, RequestRateLimiter>();

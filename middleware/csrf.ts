@@ -12,7 +12,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
-import type { AppEnv } from "../routes/env.ts";
+import type { AppEnv } from "./env.ts";
 import { originAllowed, refuseOrigin } from "./origin_guard.ts";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -22,7 +22,7 @@ const SAME_PARTY = new Set(["same-origin", "none"]);
 export function csrfGuard(): MiddlewareHandler<AppEnv> {
   return async function csrf(c, next) {
     if (!STATE_CHANGING.has(c.req.method)) return await next();
-    // The same rule as routes/auth_middleware.ts: a bearer header wins, else the cookie authenticates.
+    // The same rule as middleware/auth.ts: a bearer header wins, else the cookie authenticates.
     const bearer = /^bearer /i.test(c.req.header("authorization") ?? "");
     if (bearer || getCookie(c, "auth_token") === undefined) return await next();
     const origin = c.req.header("origin");

@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import { ApiError } from "../lib/api_error.ts";
 import { originPolicy, type RequestFacts } from "../lib/origins.ts";
-import type { AppEnv } from "../routes/env.ts";
+import type { AppEnv } from "./env.ts";
 
 /** What the origin policy needs from this request; read it before a WebSocket upgrade. */
 export function requestFacts(c: Context<AppEnv>): RequestFacts {

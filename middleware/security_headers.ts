@@ -12,7 +12,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { NONCE, secureHeaders } from "hono/secure-headers";
-import type { AppEnv } from "../routes/env.ts";
+import type { AppEnv } from "./env.ts";
 
 /** The response headers every answer carries. */
 export function securityHeaders(): MiddlewareHandler<AppEnv> {

@@ -4,8 +4,8 @@
  */
 import { Hono } from "hono";
 import { ApiError } from "../lib/api_error.ts";
-import type { AppEnv } from "./env.ts";
-import { requireAdmin } from "./auth_middleware.ts";
+import type { AppEnv } from "../middleware/env.ts";
+import { requireAdmin } from "../middleware/auth.ts";
 
 export const adminRoutes = new Hono<AppEnv>()
   .use("/api/admin/*", requireAdmin())

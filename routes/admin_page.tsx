@@ -9,10 +9,10 @@ import { getCookie } from "hono/cookie";
 import AccessNotice, { type AccessNoticeProps } from "../islands/AccessNotice.tsx";
 import AdminPanel, { type AdminPanelProps } from "../islands/AdminPanel.tsx";
 import type { Identity } from "../lib/auth.ts";
-import { DEMO_USERS } from "../lib/demo_users.ts";
+import { DEMO_USERS } from "../lib/dev/demo_users.ts";
 import { renderIslandPage, renderPlainPage } from "../lib/page.tsx";
 import type { Service } from "../lib/service.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "../middleware/env.ts";
 import { serviceHealth } from "./health.ts";
 import { PAGE_STYLE } from "./page_style.ts";
 

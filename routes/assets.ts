@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { ApiError } from "../lib/api_error.ts";
 import { bundle } from "../lib/bundles.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "../middleware/env.ts";
 import { faviconRoutes } from "./favicon.ts";
 
 const etags = new Map<string, { source: string; etag: string }>();
@@ -45,7 +45,7 @@ async function isFile(path: string): Promise<boolean> {
 
 export const assetRoutes = new Hono<AppEnv>()
   .route("/", faviconRoutes)
-  .get("/client.js", (c) => serveBundle(c, "lib/client.ts"))
+  .get("/client.js", (c) => serveBundle(c, "lib/client/realtime_client.ts"))
   .get("/widget.js", (c) => serveBundle(c, "islands/widget_element.tsx"))
   .get("/islands/:file{[a-z0-9_]+\\.js}", async (c) => {
     // Only entry files that exist in islands/ are ever bundled; the name pattern keeps paths inside it.

@@ -5,11 +5,11 @@
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import type { Identity } from "../lib/auth.ts";
-import { DEMO_USERS } from "../lib/demo_users.ts";
-import { DEMO_EVENT_KINDS, demoWorkspace } from "../lib/demo_workspace.ts";
+import { DEMO_USERS } from "../lib/dev/demo_users.ts";
+import { DEMO_EVENT_KINDS, demoWorkspace } from "../lib/dev/demo_workspace.ts";
 import { renderIslandPage } from "../lib/page.tsx";
 import DemoDashboard from "../islands/DemoDashboard.tsx";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "../middleware/env.ts";
 
 const DEMO_CSS = `<style>
   :root { color-scheme: light dark; --bg: #f5f7fa; --card: #fff; --fg: #1f2933; --muted: #616e7c; --line: #d9e2ec; }

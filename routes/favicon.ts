@@ -4,7 +4,7 @@
  * cacheable for a day.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "../middleware/env.ts";
 
 /** A white bell on the widget's blue. */
 const FAVICON_SVG =

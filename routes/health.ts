@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { checkHealth, type HealthReport } from "../lib/health.ts";
 import type { Service } from "../lib/service.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "../middleware/env.ts";
 
 /** The service's health report, as `/health` and the status panel show it. */
 export function serviceHealth(service: Service): Promise<HealthReport> {

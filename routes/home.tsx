@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import { renderPlainPage } from "../lib/page.tsx";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "../middleware/env.ts";
 import { PAGE_STYLE } from "./page_style.ts";
 
 function DevelopmentLinks() {

@@ -7,7 +7,7 @@ import { ApiError } from "../lib/api_error.ts";
 import { sumGauges } from "../lib/gauges.ts";
 import { mergeSnapshots } from "../lib/metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../lib/prometheus.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "../middleware/env.ts";
 
 async function digest(text: string): Promise<string> {
   const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));

@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import { renderPlainPage } from "../lib/page.tsx";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "../middleware/env.ts";
 import { PAGE_STYLE } from "./page_style.ts";
 
 /** Long enough for any real path; a longer one is cut so the page stays small. */

@@ -3,8 +3,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError, issuesOf } from "../lib/api_error.ts";
 import { CursorError } from "../lib/notifications.ts";
-import type { AppEnv } from "./env.ts";
-import { requireUser } from "./auth_middleware.ts";
+import type { AppEnv } from "../middleware/env.ts";
+import { requireUser } from "../middleware/auth.ts";
 import { apiRateLimit } from "../middleware/api_rate_limit.ts";
 
 const listQuery = z.object({

@@ -1,7 +1,7 @@
 /** `POST /api/websocket/token`: a session buys a short-lived socket token. */
 import { Hono } from "hono";
-import type { AppEnv } from "./env.ts";
-import { requireSession } from "./auth_middleware.ts";
+import type { AppEnv } from "../middleware/env.ts";
+import { requireSession } from "../middleware/auth.ts";
 import { apiRateLimit } from "../middleware/api_rate_limit.ts";
 
 export const tokenRoutes = new Hono<AppEnv>().post(

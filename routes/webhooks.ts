@@ -8,8 +8,8 @@ import { parseSafeJson } from "../lib/safe_json.ts";
 import { NotificationTooLargeError } from "../lib/notification_size.ts";
 import { domainEventSchema } from "../lib/schemas.ts";
 import { verifyWebhook, webhookKeys } from "../lib/webhook_signature.ts";
-import type { AppEnv } from "./env.ts";
-import { readBodyLimited } from "./body.ts";
+import type { AppEnv } from "../middleware/env.ts";
+import { readBodyLimited } from "../middleware/body_limit.ts";
 
 export function webhookRoutes(secrets: readonly string[]) {
   const keys = webhookKeys(secrets);

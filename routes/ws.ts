@@ -8,7 +8,7 @@ import { clientAddress } from "../lib/client_ip.ts";
 import { CLOSE } from "../lib/close_codes.ts";
 import { handshakeToken } from "../lib/subprotocol.ts";
 import { originAllowed, refuseOrigin } from "../middleware/origin_guard.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "../middleware/env.ts";
 
 export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
   const service = c.get("service");

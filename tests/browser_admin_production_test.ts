@@ -4,7 +4,7 @@
  * panel's socket and API calls come from the service's own origin, which is always allowed.
  */
 import assert from "node:assert/strict";
-import { signSessionToken } from "../lib/demo_users.ts";
+import { signSessionToken } from "../lib/dev/demo_users.ts";
 import { cspViolations, recordCspViolations } from "./helpers/csp.ts";
 import { launchBrowser, skipBrowserTests } from "./helpers/browser.ts";
 import { startServiceProcess } from "./helpers/process.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEMO_USERS } from "../lib/demo_users.ts";
+import { DEMO_USERS } from "../lib/dev/demo_users.ts";
 import { artifactPath, launchBrowser, skipBrowserTests } from "./helpers/browser.ts";
 import { freePort } from "./helpers/process.ts";
 import { randomUser, startTestServer, type TestServer } from "./helpers/server.ts";

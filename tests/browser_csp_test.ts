@@ -4,7 +4,7 @@
  * clickjacked).
  */
 import assert from "node:assert/strict";
-import { DEMO_USERS } from "../lib/demo_users.ts";
+import { DEMO_USERS } from "../lib/dev/demo_users.ts";
 import { cspViolations, recordCspViolations } from "./helpers/csp.ts";
 import { launchBrowser, skipBrowserTests } from "./helpers/browser.ts";
 import { startTestServer } from "./helpers/server.ts";

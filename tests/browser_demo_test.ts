@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Locator, Page } from "playwright-core";
-import { DEMO_USERS } from "../lib/demo_users.ts";
+import { DEMO_USERS } from "../lib/dev/demo_users.ts";
 import { artifactPath, launchBrowser, skipBrowserTests } from "./helpers/browser.ts";
 import { freePort } from "./helpers/process.ts";
 import { startTestServer } from "./helpers/server.ts";

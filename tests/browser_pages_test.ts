@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { DEMO_USERS } from "../lib/demo_users.ts";
+import { DEMO_USERS } from "../lib/dev/demo_users.ts";
 import { axeViolations, describeViolations, WCAG_AA_TAGS } from "./helpers/axe.ts";
 import { launchBrowser, skipBrowserTests } from "./helpers/browser.ts";
 import { freePort } from "./helpers/process.ts";

@@ -1,10 +1,10 @@
 /**
- * lib/client.ts against the real server over real sockets: a stream of notifications across a server restart
+ * lib/client/realtime_client.ts against the real server over real sockets: a stream of notifications across a server restart
  * (same port, same KV file) arrives complete, in order per stream, and once.
  */
 import assert from "node:assert/strict";
 import { effect } from "@preact/signals";
-import { createRealtimeClient, type RealtimeClient } from "../lib/client.ts";
+import { createRealtimeClient, type RealtimeClient } from "../lib/client/realtime_client.ts";
 import { randomUser, startTestServer, type TestServer } from "./helpers/server.ts";
 import { postEvent, projectChanged } from "./helpers/webhook.ts";
 

@@ -3,7 +3,7 @@
  * user and a sample event answer.
  */
 import assert from "node:assert/strict";
-import { DEMO_USERS } from "../lib/demo_users.ts";
+import { DEMO_USERS } from "../lib/dev/demo_users.ts";
 import { startTestServer } from "./helpers/server.ts";
 
 Deno.test("[http] POST /api/dev/session: 422 with issues for a missing or bad body, 404 for an unknown user", async (t) => {

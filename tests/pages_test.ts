@@ -4,7 +4,7 @@
  * dev sign-in offers, and the dev sign-in endpoint's answers to a bad body and an unknown user.
  */
 import assert from "node:assert/strict";
-import { DEMO_USERS } from "../lib/demo_users.ts";
+import { DEMO_USERS } from "../lib/dev/demo_users.ts";
 import { randomUser, startTestServer } from "./helpers/server.ts";
 
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";

@@ -16,7 +16,7 @@ import type { Outbound } from "../../lib/outbound.ts";
 import { directoryBytes, MiB, processTreeRss, sampleRss } from "../helpers/memory.ts";
 import { type ServiceProcess, startServiceProcess } from "../helpers/process.ts";
 import { randomUser, startTestServer, TEST_SESSION_SECRET } from "../helpers/server.ts";
-import { signSessionToken } from "../../lib/demo_users.ts";
+import { signSessionToken } from "../../lib/dev/demo_users.ts";
 import { V8_FLAGS } from "../../scripts/v8_flags.ts";
 import { nextFrame, nodeSocket, sleep, waitUntil } from "./helpers.ts";
 

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { Stream } from "../../lib/keys.ts";
-import { signSessionToken } from "../../lib/demo_users.ts";
+import { signSessionToken } from "../../lib/dev/demo_users.ts";
 import { randomUser, startTestServer, TEST_SESSION_SECRET } from "../helpers/server.ts";
 import { connectWelcomed } from "../helpers/socket.ts";
 import { announcement, postEvent, projectChanged } from "../helpers/webhook.ts";

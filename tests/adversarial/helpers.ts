@@ -1,6 +1,6 @@
 /**
  * Tools for attacking the service: raw `ws` sockets (which can send what browsers cannot), raw TCP, a client
- * that resumes as lib/client.ts does, and small waiting helpers. Every connection goes to loopback only.
+ * that resumes as lib/client/realtime_client.ts does, and small waiting helpers. Every connection goes to loopback only.
  */
 import WebSocketNode from "ws";
 import type { Frame } from "../helpers/socket.ts";
@@ -148,7 +148,7 @@ export function upgradeRequest(path = "/ws", protocol?: string): string {
 }
 
 /**
- * What a client application sees, kept as lib/client.ts keeps it: per stream, notifications applied strictly
+ * What a client application sees, kept as lib/client/realtime_client.ts keeps it: per stream, notifications applied strictly
  * in `seq` order; a frame ahead of the next expected seq waits until the gap is filled, one at or below the
  * position is a duplicate. `positions` is what the client sends in `resume` after a reconnect.
  */

@@ -12,7 +12,7 @@ import type { Frame } from "../helpers/socket.ts";
 import { announcement, postEvent, projectChanged } from "../helpers/webhook.ts";
 import { createResumeLedger, sleep, waitUntil } from "./helpers.ts";
 
-/** A client that reconnects and resumes after every close, as lib/client.ts does, until told to stop. */
+/** A client that reconnects and resumes after every close, as lib/client/realtime_client.ts does, until told to stop. */
 function stormClient(server: TestServer, user: Identity) {
   const ledger = createResumeLedger();
   const streams = streamsOf(user.userId, user.role);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import type { Identity } from "../../lib/auth.ts";
-import { signSessionToken } from "../../lib/demo_users.ts";
+import { signSessionToken } from "../../lib/dev/demo_users.ts";
 import {
   randomUser,
   startTestServer,

@@ -4,7 +4,7 @@
 import { createApp } from "../../app.ts";
 import type { Identity } from "../../lib/auth.ts";
 import { loadConfig } from "../../lib/config.ts";
-import { signSessionToken } from "../../lib/demo_users.ts";
+import { signSessionToken } from "../../lib/dev/demo_users.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import type { Metrics } from "../../lib/metrics.ts";
 import { createNoRelay, type Relay } from "../../lib/relay.ts";

@@ -2,7 +2,7 @@
  * Development only: demo users and a session-token signer standing in for the platform's sign-in.
  */
 import { SignJWT } from "jose";
-import type { Identity } from "./auth.ts";
+import type { Identity } from "../auth.ts";
 
 export const DEMO_USERS: readonly Identity[] = [
   { userId: "client-budi", role: "client", name: "Budi Santoso", email: "budi@example.com" },

@@ -2,7 +2,7 @@
  * The platform's side of a webhook: signs a domain event as Standard Webhooks does and posts it. The demo uses
  * it to send its sample events through the real, verified webhook path.
  */
-import { signWebhook, webhookKeys } from "./webhook_signature.ts";
+import { signWebhook, webhookKeys } from "../webhook_signature.ts";
 
 /** Posts `event` to `url` signed with `secret`; resolves with the receiver's answer. */
 export async function sendSignedWebhook(url: string, secret: string, event: unknown): Promise<Response> {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DEMO_USERS } from "./demo_users.ts";
 import { createDemoWorkspace } from "./demo_workspace.ts";
-import { domainEventSchema } from "./schemas.ts";
+import { domainEventSchema } from "../schemas.ts";
 
 const budi = DEMO_USERS.find((u) => u.userId === "client-budi")!;
 const rina = DEMO_USERS.find((u) => u.role === "admin")!;

@@ -9,8 +9,8 @@
  * online state) is injected, so tests can drive it with a fake clock and fake sockets.
  */
 import { batch, computed, type ReadonlySignal, signal } from "@preact/signals";
-import { browserEnvironment, type ClientEnvironment } from "./client_environment.ts";
-import { createStreamPositions } from "./client_positions.ts";
+import { browserEnvironment, type ClientEnvironment } from "./environment.ts";
+import { createStreamPositions } from "./positions.ts";
 
 export type { ClientEnvironment };
 

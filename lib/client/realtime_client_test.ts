@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
-import { backoffDelay, type ClientOptions, createRealtimeClient, type NotificationFrame } from "./client.ts";
+import {
+  backoffDelay,
+  type ClientOptions,
+  createRealtimeClient,
+  type NotificationFrame,
+} from "./realtime_client.ts";
 
 /** A WebSocket stand-in the test plays the server of. */
 class FakeSocket {

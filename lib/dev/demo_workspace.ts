@@ -3,8 +3,8 @@
  * kept in memory) and the sample domain events its buttons send. An event also moves the workspace on (a
  * project advances, an invoice gets paid and its project starts), so the dashboard has something to refresh.
  */
-import type { Identity } from "./auth.ts";
-import type { DomainEvent } from "./schemas.ts";
+import type { Identity } from "../auth.ts";
+import type { DomainEvent } from "../schemas.ts";
 
 export const DEMO_EVENT_KINDS = [
   "project.status_changed",
