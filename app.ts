@@ -1,6 +1,6 @@
 /**
- * The HTTP application: middleware in the order it runs, every route, and the one error handler that writes the
- * JSON error shape.
+ * The HTTP application: middleware in the order it runs, every route, and the one error handler that
+ * writes the JSON error shape.
  */
 import { Hono } from "hono";
 import type { Service } from "./lib/service.ts";

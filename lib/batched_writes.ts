@@ -6,8 +6,8 @@
  *
  * - The latest intent per id wins: a set after a set replaces it, a delete after a set cancels it.
  * - A value is built only when its commit is: what waits is how to build it.
- * - Deleting an id whose value never reached a commit costs no write at all: nothing was stored, so nothing is
- *   deleted. A socket that closes before its record was written leaves no trace in KV.
+ * - Deleting an id whose value never reached a commit costs no write at all: nothing was stored, so nothing
+ *   is deleted. A socket that closes before its record was written leaves no trace in KV.
  */
 
 /** One commit's worth of intents; ids are distinct across both lists. */

@@ -3,9 +3,10 @@
  * into the runtime for every frame of every fan-out, is read only when the answer could be "full".
  *
  * The bound is the last reading plus 3 bytes for every UTF-16 unit sent since (no unit takes more in UTF-8).
- * While it is under half the high-water mark the socket is surely writable; the other half leaves room for the
- * ping and pong frames the runtime sends by itself, which the bound does not see. Past half the mark it reads
- * `bufferedAmount` and starts again from the reading. Either way `belowMark()` answers what a reading would.
+ * While it is under half the high-water mark the socket is surely writable; the other half leaves room for
+ * the ping and pong frames the runtime sends by itself, which the bound does not see. Past half the mark it
+ * reads `bufferedAmount` and starts again from the reading. Either way `belowMark()` answers what a reading
+ * would.
  */
 
 /** The side of a socket the bound reads: Deno's `WebSocket` is one. */
@@ -13,10 +14,7 @@ export interface BufferedSocket {
   readonly bufferedAmount: number;
 }
 
-/**
- * One socket's bound: a class of one number and two references, since every idle socket keeps one.
- * Methods rather than getters, so that it stays a plain object with a fixed shape.
- */
+/** One socket's bound: a class of plain fields, not closures, since every idle socket keeps one. */
 export class BufferedBound {
   private bytes = 0;
 
@@ -32,7 +30,7 @@ export class BufferedBound {
     return this.bytes < this.highWaterBytes / 2;
   }
 
-  /** True when the socket's buffer is under the high-water mark; reads `bufferedAmount` only past half of it. */
+  /** True when the buffer is under the high-water mark; reads `bufferedAmount` only past half the mark. */
   belowMark(): boolean {
     if (this.surelyLow()) return true;
     this.bytes = this.socket.bufferedAmount;

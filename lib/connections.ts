@@ -40,7 +40,7 @@ export interface ConnectionRegistryOptions {
 export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistryOptions) {
   const { isolateId, isolates } = options;
 
-  // Records show up to RECORD_WRITE_DELAY_MS after the socket opened, and a socket gone by then costs no write.
+  // Records show up to RECORD_WRITE_DELAY_MS after their socket opened; a socket gone by then costs no write.
   const writes = createBatchedWrites<ConnectionRecord>({
     gather: () => new Promise((resolve) => setTimeout(resolve, RECORD_WRITE_DELAY_MS)),
     maxBatch: 500,

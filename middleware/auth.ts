@@ -3,12 +3,13 @@
  * notification API also a socket token. Failures answer 401 `unauthorized` or 403 `forbidden`, and count in
  * `realtime_auth_failures_total{reason}`.
  *
- * Not hono's `bearerAuth()`, which does not fit: it reads the header only and answers a request without one
- * 401 before any `verifyToken` runs, so the pages that authenticate by cookie (the admin panel, the demo) would
- * be refused; it answers 400 to a header that is not `Bearer <token>`, where we let the cookie decide; its
- * answers are responses of its own (plain text unless each of its three messages is rewritten), not the JSON
- * error shape of `middleware/error_handler.ts`; and its `verifyToken` returns a boolean, where we need the
- * identity and the reason a token failed. A wrapper restoring all that would leave it nothing to do.
+ * Not hono's `bearerAuth()`, which does not fit: it reads the header only and answers a request without
+ * one 401 before any `verifyToken` runs, so the pages that authenticate by cookie (the admin panel, the
+ * demo) would be refused; it answers 400 to a header that is not `Bearer <token>`, where we let the cookie
+ * decide; its answers are responses of its own (plain text unless each of its three messages is rewritten),
+ * not the JSON error shape of `middleware/error_handler.ts`; and its `verifyToken` returns a boolean, where
+ * we need the identity and the reason a token failed. A wrapper restoring all that would leave it nothing
+ * to do.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
