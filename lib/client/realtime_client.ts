@@ -80,7 +80,7 @@ export function createRealtimeClient(options: ClientOptions) {
     pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
   }, {
     grant: async () => ({ token: await tokens.renew(), url: tokens.connectionUrl() }),
-    onFrame,
+    onFrame: handleFrame,
     onDrop() {
       tokens.stopRefresh();
       sync.dropped();
@@ -88,7 +88,7 @@ export function createRealtimeClient(options: ClientOptions) {
     onError,
   });
 
-  function onControl(frame: ControlFrame) {
+  function handleControl(frame: ControlFrame) {
     switch (frame.type) {
       case "welcome":
         lastError.value = null;
@@ -106,22 +106,22 @@ export function createRealtimeClient(options: ClientOptions) {
     }
   }
 
-  function onNotification(frame: NotificationFrame) {
+  function handleNotification(frame: NotificationFrame) {
     if (!sync.accept(frame.stream, frame.seq)) return;
     inbox.add(frame);
     for (const listener of notificationListeners) listener(frame);
   }
 
-  function onFrame(frame: IncomingFrame) {
+  function handleFrame(frame: IncomingFrame) {
     if (isControlFrameType(frame.type)) {
       const control = frame as ControlFrame;
-      onControl(control);
+      handleControl(control);
       for (const listener of controlListeners.get(control.type) ?? []) listener(control);
       return;
     }
     // Only stored notifications carry a position; the welcome's "Connected" announcement does not.
     if (typeof frame.seq === "number" && typeof frame.stream === "string") {
-      onNotification(frame as unknown as NotificationFrame);
+      handleNotification(frame as unknown as NotificationFrame);
     }
   }
 
