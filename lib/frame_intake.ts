@@ -3,21 +3,16 @@
  * rate, safe JSON, the envelope, a known type and its schema. Each inbound frame is counted in
  * `realtime_frames_total{direction="in"}` by what it turned out to be.
  */
-import type { CloseCause } from "./close_codes.ts";
 import type { Metrics } from "./metrics.ts";
 import type { FrameRateLimiter } from "./rate_limit.ts";
 import { parseSafeJson } from "./safe_json.ts";
-import {
-  CLIENT_FRAME_TYPES,
-  clientDataSchemas,
-  clientEnvelopeSchema,
-  type ClientFrameType,
-} from "./schemas.ts";
+import { CLIENT_FRAME_TYPES, type ClientFrameType, type CloseCause, type ErrorCode } from "./protocol.ts";
+import { clientDataSchemas, clientEnvelopeSchema } from "./schemas.ts";
 
 /** What became of a frame: handed on, refused with an `error` frame, or the socket is to close. */
 export type Intake =
   | { kind: "frame"; type: ClientFrameType; data: unknown; replyTo: unknown }
-  | { kind: "error"; code: string; message: string; replyTo?: unknown }
+  | { kind: "error"; code: ErrorCode; message: string; replyTo?: unknown }
   | { kind: "close"; cause: CloseCause };
 
 export interface IntakeLimits {

@@ -10,6 +10,7 @@ import type { Stream } from "./keys.ts";
 import type { StoredNotification } from "./notifications.ts";
 import type { Metrics } from "./metrics.ts";
 import { notificationData } from "./notification_view.ts";
+import type { NotificationFrame } from "./protocol.ts";
 
 export interface HubConnection {
   readonly id: string;
@@ -39,9 +40,9 @@ const SLICE = 256;
  */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The notification frame of SPEC §5: the seeds' shape plus its position, with the title and message. */
+/** The protocol's `NotificationFrame` of a stored notification, as the JSON text every reader is sent. */
 export function notificationFrame(n: StoredNotification): string {
-  return JSON.stringify({
+  const frame: NotificationFrame = {
     type: n.type,
     data: notificationData(n),
     timestamp: n.createdAt,
@@ -50,7 +51,8 @@ export function notificationFrame(n: StoredNotification): string {
     seq: n.seq,
     title: n.title,
     message: n.message,
-  });
+  };
+  return JSON.stringify(frame);
 }
 
 export interface HubOptions {

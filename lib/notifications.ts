@@ -3,7 +3,7 @@
  * adds several notifications (and a webhook id) is one atomic commit, so an acknowledged write is durable
  * and a replayed webhook finds its id in the same commit.
  */
-import type { NotificationType } from "./schemas.ts";
+import type { NotificationType } from "./protocol.ts";
 import type { Stream } from "./keys.ts";
 import { notificationByIdKey, notificationKey, streamHeadKey, webhookIdKey } from "./keys.ts";
 import { commitWithRetry, withKvRetry } from "./kv.ts";

@@ -3,16 +3,9 @@
  * Types are inferred from these schemas, never written twice.
  */
 import { z } from "zod";
+import { type ClientFrameType, NOTIFICATION_TYPES } from "./protocol.ts";
 
-export const NOTIFICATION_TYPES = [
-  "project_update",
-  "payment_update",
-  "system_announcement",
-  "admin_alert",
-  "user_message",
-] as const;
 export const notificationTypeSchema = z.enum(NOTIFICATION_TYPES);
-export type NotificationType = z.infer<typeof notificationTypeSchema>;
 
 const id = z.string().min(1).max(200);
 const text = (max: number) => z.string().min(1).max(max);
@@ -86,21 +79,6 @@ const positionsSchema = z.record(z.string().max(250), z.number().int().nonnegati
   (p) => Object.keys(p).length <= 16,
   "too many streams",
 );
-
-export const CLIENT_FRAME_TYPES = [
-  "ping",
-  "subscribe",
-  "unsubscribe",
-  "resume",
-  "ack",
-  "auth",
-  "user_message",
-  "system_announcement",
-  "admin_alert",
-  "project_update",
-  "payment_update",
-] as const;
-export type ClientFrameType = typeof CLIENT_FRAME_TYPES[number];
 
 /** The envelope every client frame shares; `data` is checked by the frame's own schema. */
 export const clientEnvelopeSchema = z.object({

@@ -4,7 +4,7 @@
  */
 import { AuthError, createSessionVerifier, type SocketIdentity } from "./auth.ts";
 import { createSocketTokens } from "./socket_tokens.ts";
-import { CLOSE, type CloseCause } from "./close_codes.ts";
+import { CLOSE, type CloseCause } from "./protocol.ts";
 import type { Config } from "./config.ts";
 import { createConnectionPlaces } from "./connection_places.ts";
 import { type ConnectionRecord, createConnectionRegistry } from "./connections.ts";

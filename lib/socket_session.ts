@@ -5,7 +5,7 @@
  */
 import { ACK_IDS_PER_MINUTE, type AckBudget, acknowledgeWithin, createAckBudget } from "./socket_acks.ts";
 import type { SocketIdentity } from "./auth.ts";
-import { CLOSE, type CloseCause } from "./close_codes.ts";
+import { type ClientFrameType, CLOSE, type CloseCause, type NotificationType } from "./protocol.ts";
 import { type HubConnection, notificationFrame } from "./hub.ts";
 import type { Stream } from "./keys.ts";
 import { isKvFailure } from "./kv.ts";
@@ -18,7 +18,7 @@ import { createOutbound, type Outbound } from "./outbound.ts";
 import { createFrameRateLimiter, type FrameRateLimiter } from "./rate_limit.ts";
 import { takeFrame } from "./frame_intake.ts";
 import { replayInto, type ReplayResult } from "./socket_replay.ts";
-import { clientDataSchemas, type ClientFrameType, type NotificationType } from "./schemas.ts";
+import { clientDataSchemas } from "./schemas.ts";
 import type { z } from "zod";
 
 export interface SessionLimits {

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { ApiError } from "../lib/api_error.ts";
 import { clientAddress } from "../lib/client_ip.ts";
-import { CLOSE } from "../lib/close_codes.ts";
+import { CLOSE } from "../lib/protocol.ts";
 import { handshakeToken } from "../lib/subprotocol.ts";
 import { originAllowed, refuseOrigin } from "../middleware/origin_guard.ts";
 import type { AppEnv } from "../middleware/env.ts";
