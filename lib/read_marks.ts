@@ -220,8 +220,10 @@ export function createReadMarks(kv: Deno.Kv, deps: ReadMarkDeps) {
         op.check(entries[i]);
         const stored = entries[i].value ?? EMPTY_MARK;
         if (heads[stream] <= stored.seq) continue;
+        // Counted as stored: a mark from before the bitmaps counts from its read states, not from the bitmaps
+        // this commit is about to write.
+        unread += (await unreadIn(userId, stream, heads[stream], stored))[0];
         const { mark, bitmaps } = await withBitmaps(userId, stream, stored);
-        unread += (await unreadIn(userId, stream, heads[stream], mark))[0];
         moved++;
         // Reads above the new mark (of notifications newer than `heads`) keep their counts.
         const chunks = countsAbove(mark.chunks, heads[stream]);

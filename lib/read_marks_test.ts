@@ -99,6 +99,50 @@ Deno.test("read marks: markAllRead() moves every stream's mark in one commit, an
   });
 });
 
+Deno.test("read marks: a mark from before the read bitmaps is counted from its read states, then converted", async (t) => {
+  await withStore(86_400_000, async (store, kv) => {
+    /** A user's stream of 10 as the previous version left it: a mark counting three read states above it. */
+    const legacy = async (userId: string) => {
+      const ids = await fillStream(store, `user:${userId}`, 10);
+      for (const seq of [2, 5, 7]) {
+        await kv.set(["read_states", userId, `user:${userId}`, seq], new Date(START).toISOString());
+      }
+      await kv.set(["read_marks", userId, `user:${userId}`], {
+        seq: 1,
+        readAt: new Date(START).toISOString(),
+        states: 3,
+      });
+      return ids;
+    };
+    const markOf = async (userId: string) =>
+      (await kv.get<ReadMark>(["read_marks", userId, `user:${userId}`])).value!;
+
+    await t.step("listed and counted as before", async () => {
+      await legacy("l1");
+      const page = await store.list("l1", "client");
+      assert.equal(page.unreadCount, 6);
+      assert.deepEqual(page.items.filter((n) => !n.readAt).map((n) => n.seq), [10, 9, 8, 6, 4, 3]);
+    });
+
+    await t.step("a read one at a time converts it: the bitmap holds the old reads and the new", async () => {
+      const ids = await legacy("l2");
+      await store.markRead("l2", "client", ids[3]);
+      assert.equal((await markOf("l2")).chunks?.[0]?.bits, 4);
+      assert.equal((await store.list("l2", "client")).unreadCount, 5);
+    });
+
+    await t.step("a read-all counts what was unread from the read states, and converts it", async () => {
+      await legacy("l3");
+      assert.equal(await store.markAllRead("l3", "client"), 6);
+      const mark = await markOf("l3");
+      assert.equal(mark.seq, 10);
+      assert.equal(mark.chunks?.[0]?.bits, 3, "the chunk reaches above the mark: its count is kept");
+      await fillStream(store, "user:l3", 2);
+      assert.equal((await store.list("l3", "client")).unreadCount, 2);
+    });
+  });
+});
+
 Deno.test("read marks: concurrent read-alls and reads on two KV handles count every unread exactly once", async () => {
   const dir = await Deno.makeTempDir();
   const handles = [await openKv(`${dir}/kv.sqlite`), await openKv(`${dir}/kv.sqlite`)];
