@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError, issuesOf } from "../lib/api_error.ts";
-import { CursorError } from "../lib/notifications.ts";
+import { CursorError } from "../lib/read_states.ts";
 import type { AppEnv } from "../middleware/env.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { apiRateLimit } from "../middleware/api_rate_limit.ts";
