@@ -71,8 +71,7 @@ export function createHub<C extends HubConnection>(options: HubOptions) {
   const { readRange, metrics, log } = options;
   const now = options.now ?? Date.now;
   const byId = new Map<string, C>();
-  /** A user's socket, or a Set of them once they have several: most have one, and a Set each costs memory. */
-  const byUser = new Map<string, C | Set<C>>();
+  const byUser = new Map<string, Set<C>>();
   const admins = new Set<C>();
   /** Per stream with local readers: the highest seq handed to them, in order. */
   const cursors = new Map<Stream, number>();
@@ -81,16 +80,14 @@ export function createHub<C extends HubConnection>(options: HubOptions) {
   function recipients(stream: Stream): Iterable<C> {
     if (stream === "all") return byId.values();
     if (stream === "role:admin") return admins;
-    const conns = byUser.get(stream.slice("user:".length));
-    return conns instanceof Set ? conns : conns ? [conns] : [];
+    return byUser.get(stream.slice("user:".length)) ?? [];
   }
 
   const hasReaders = (stream: Stream) => readerCount(stream) > 0;
   function readerCount(stream: Stream): number {
     if (stream === "all") return byId.size;
     if (stream === "role:admin") return admins.size;
-    const conns = byUser.get(stream.slice("user:".length));
-    return conns instanceof Set ? conns.size : conns ? 1 : 0;
+    return byUser.get(stream.slice("user:".length))?.size ?? 0;
   }
 
   async function fanOut(n: StoredNotification) {
@@ -123,17 +120,16 @@ export function createHub<C extends HubConnection>(options: HubOptions) {
   }
 
   return {
-    /** Registers a socket, before its welcome reads the stream heads. */
+    /** Registers a socket, before its welcome reads the stream heads (lib/socket_lifecycle.ts, step 2). */
     add(conn: C) {
       byId.set(conn.id, conn);
       const conns = byUser.get(conn.userId);
-      if (!conns) byUser.set(conn.userId, conn);
-      else if (conns instanceof Set) conns.add(conn);
-      else if (conns !== conn) byUser.set(conn.userId, new Set([conns, conn]));
+      if (conns) conns.add(conn);
+      else byUser.set(conn.userId, new Set([conn]));
       if (conn.role === "admin") admins.add(conn);
     },
 
-    /** Starts the cursors of streams new to this isolate at the heads a welcome just read. */
+    /** Starts the cursors of streams new to this isolate at the heads a welcome just read (step 4). */
     notePositions(positions: Record<string, number>) {
       for (const [stream, seq] of Object.entries(positions) as [Stream, number][]) {
         if (!cursors.has(stream) && hasReaders(stream)) cursors.set(stream, seq);
@@ -143,10 +139,8 @@ export function createHub<C extends HubConnection>(options: HubOptions) {
     remove(conn: C) {
       if (!byId.delete(conn.id)) return;
       const conns = byUser.get(conn.userId);
-      if (conns instanceof Set) {
-        conns.delete(conn);
-        if (conns.size === 1) byUser.set(conn.userId, conns.values().next().value!);
-      } else if (conns === conn) {
+      conns?.delete(conn);
+      if (conns?.size === 0) {
         byUser.delete(conn.userId);
         cursors.delete(`user:${conn.userId}`);
       }

@@ -85,6 +85,38 @@ Deno.test("hub routes streams: user to that user, role:admin to admins, all to e
   assert.equal(hub.readerCount("role:admin"), 0);
 });
 
+Deno.test("hub hands a user's stream to each of their sockets, until the last one is removed", async () => {
+  const hub = createHub({
+    metrics: createMetrics(),
+    log: createLogger("error"),
+    readRange: () => Promise.resolve([]),
+  });
+  const phone = recorder("phone", "u1");
+  const laptop = recorder("laptop", "u1");
+  hub.add(phone.conn);
+  hub.add(phone.conn); // a second add of the same socket changes nothing
+  hub.add(laptop.conn);
+  assert.equal(hub.readerCount("user:u1"), 2);
+  hub.notePositions({ "user:u1": 0 });
+  await hub.deliver(notification("user:u1", 1));
+  hub.remove(phone.conn);
+  assert.equal(hub.readerCount("user:u1"), 1);
+  await hub.deliver(notification("user:u1", 2));
+  assert.deepEqual(phone.got.map((n) => n.seq), [1]);
+  assert.deepEqual(laptop.got.map((n) => n.seq), [1, 2]);
+  hub.remove(laptop.conn);
+  hub.remove(laptop.conn);
+  assert.equal(hub.readerCount("user:u1"), 0);
+  assert.equal(hub.size, 0);
+  // With no reader left the stream's cursor went too: a later reader starts from its own welcome.
+  const tablet = recorder("tablet", "u1");
+  hub.add(tablet.conn);
+  hub.notePositions({ "user:u1": 7 });
+  await hub.deliver(notification("user:u1", 3));
+  await hub.deliver(notification("user:u1", 8));
+  assert.deepEqual(tablet.got.map((n) => n.seq), [8]);
+});
+
 Deno.test("hub fan-out to a large audience yields to the event loop between slices", async () => {
   const hub = createHub({
     metrics: createMetrics(),

@@ -60,7 +60,7 @@ export interface SocketDeps {
 
 /** Runs the sockets of this isolate through their lives. */
 export function createSocketLifecycle(deps: SocketDeps) {
-  const { hub, admission, records, metrics, log } = deps;
+  const { hub, records, metrics, log } = deps;
   const recordOf = (session: SocketSession) => recordWrite(session, deps.isolateId);
 
   /** Steps 2 to 4, for a socket that opened while its admission held. */
@@ -85,7 +85,7 @@ export function createSocketLifecycle(deps: SocketDeps) {
   /** Step 6: called by the session once, whatever closed it. */
   function end(session: SocketSession) {
     hub.remove(session);
-    admission.release(session.id);
+    deps.admission.release(session.id);
     records.remove(session.id).catch((error) =>
       log.warn("Record not deleted", { connectionId: session.id, error })
     );
@@ -112,6 +112,7 @@ export function createSocketLifecycle(deps: SocketDeps) {
         ws.onopen = null;
         ws.onclose = null;
         if (!deps.admission.attach(admission.connectionId)) {
+          // Too slow to open: its admission was given back, and its place may be someone else's by now.
           ws.close(CLOSE.tryAgainLater.code, CLOSE.tryAgainLater.reason);
           return;
         }
