@@ -3,8 +3,7 @@
  * few operations routes call (`Service`). Routes never reach past these to its parts; it knows nothing of HTTP.
  */
 import { type Admission, createAdmissionControl, type SocketClient } from "./admission.ts";
-import { createSessionVerifier, type SessionVerifier } from "./auth.ts";
-import { CLOSE } from "./protocol.ts";
+import { createSessionVerifier, type Role, type SessionVerifier } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { createConnectionPlaces } from "./connection_places.ts";
 import { type ConnectionRecord, createConnectionRegistry } from "./connections.ts";
@@ -20,7 +19,7 @@ import { createLiveness } from "./liveness.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { type AppendResult, createNotificationStore, type NotificationDraft } from "./notifications.ts";
-import type { WebSocketMetrics } from "./protocol.ts";
+import { CLOSE, type WebSocketMetrics } from "./protocol.ts";
 import type { ListOptions, NotificationPage } from "./read_states.ts";
 import type { Relay, RelayEvent } from "./relay.ts";
 import type { DomainEvent } from "./schemas.ts";
@@ -44,8 +43,6 @@ export interface Published extends AppendResult {
   /** Sockets on this isolate that read the notifications' streams (a socket reading two is counted twice). */
   delivered: number;
 }
-
-type Role = "admin" | "client";
 
 /** What routes, middleware and the process may ask of the service. */
 export interface Service {
