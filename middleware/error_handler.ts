@@ -1,8 +1,10 @@
 /**
  * The one place errors become answers, all in the JSON error shape `{"error": {"code", "message"}}`: an
- * `ApiError` as it says, any other `HTTPException` as `http_error`, a store that stayed unavailable as 503
- * `unavailable`, and anything else, the service's own fault, as 500 `internal_error` with an error-level log.
- * Its log lines carry the request's id, as the access line does.
+ * `ApiError` as it says; an `HTTPException` carrying its own answer as that answer (hono's `bearerAuth()`
+ * throws them, built in our shape by `middleware/metrics_auth.ts`); any other `HTTPException` as
+ * `http_error`; a store that stayed unavailable as 503 `unavailable`; and anything else, the service's own
+ * fault, as 500 `internal_error` with an error-level log. Its log lines carry the request's id, as the access
+ * line does.
  */
 import type { ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -23,6 +25,7 @@ export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
       return c.json({ error: body }, error.status);
     }
     if (error instanceof HTTPException) {
+      if (error.res) return error.getResponse();
       return c.json(
         { error: { code: "http_error", message: error.message || "Request failed" } },
         error.status,

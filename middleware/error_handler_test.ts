@@ -54,6 +54,18 @@ Deno.test("errorHandler() answers another HTTPException as http_error with its s
   assert.deepEqual(lines, []);
 });
 
+Deno.test("errorHandler() answers an HTTPException that carries its own answer with that answer", async () => {
+  const own = Response.json({ error: { code: "unauthorized", message: "No" } }, {
+    status: 401,
+    headers: { "www-authenticate": 'Bearer realm="x"' },
+  });
+  const { status, id, body, lines } = await answer(() => new HTTPException(401, { res: own }));
+  assert.equal(status, 401);
+  assert.equal(id, "req-1");
+  assert.deepEqual(body, { error: { code: "unauthorized", message: "No" } });
+  assert.deepEqual(lines, []);
+});
+
 Deno.test("errorHandler() answers a failed store 503 unavailable with a warning carrying the id", async () => {
   const { status, id, body, lines } = await answer(kvFailure);
   assert.equal(status, 503);
