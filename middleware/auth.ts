@@ -9,7 +9,7 @@
  * decide; its answers are responses of its own (plain text unless each of its three messages is rewritten),
  * not the JSON error shape of `middleware/error_handler.ts`; and its `verifyToken` returns a boolean, where
  * we need the identity and the reason a token failed. A wrapper restoring all that would leave it nothing
- * to do.
+ * to do. It does fit the one static token of `/metrics` (`middleware/metrics_auth.ts`).
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
