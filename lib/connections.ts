@@ -9,7 +9,10 @@ import { withKvRetry } from "./kv.ts";
 import { createBatchedWrites } from "./batched_writes.ts";
 import type { IsolateDirectory } from "./isolates.ts";
 
-/** What is kept of a socket (the seeds' `WebSocketConnectionDetails`, plus where it lives). Never a token. */
+/**
+ * A socket's record, as the admin API lists it (README, "GET /api/admin/websocket/connections"), plus where
+ * it lives. Never a token.
+ */
 export interface ConnectionRecord {
   id: string;
   userId: string;
