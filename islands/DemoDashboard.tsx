@@ -3,7 +3,7 @@
  * demo-user switcher, and buttons that send each kind of domain event through the real signed webhook path.
  * Like the seeds' dashboard, it refreshes its data when a `project_update` (or `payment_update`) arrives.
  */
-import { h } from "preact";
+import { type ComponentChildren, h } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { Identity } from "../lib/auth.ts";
 import type { DemoDashboardData, DemoEventKind } from "../lib/dev/demo_workspace.ts";
@@ -21,6 +21,25 @@ const rupiah = (amount: number) =>
   );
 
 const label = (status: string) => status.replace(/_/g, " ");
+
+function Table({ columns, children }: { columns: readonly string[]; children: ComponentChildren }) {
+  return (
+    <table>
+      <thead>
+        <tr>{columns.map((c) => <th key={c}>{c}</th>)}</tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
+
+function StatusCell({ status }: { status: string }) {
+  return (
+    <td>
+      <span class={`pill ${status}`}>{label(status)}</span>
+    </td>
+  );
+}
 
 async function postJson(url: string, body: unknown): Promise<Response> {
   return await fetch(url, {
@@ -116,49 +135,27 @@ export default function DemoDashboard({ users, current, dashboard, eventKinds }:
             )}
             <section>
               <h2>Projects</h2>
-              <table>
-                <thead>
-                  <tr>
-                    <th>Project</th>
-                    <th>Status</th>
+              <Table columns={["Project", "Status"]}>
+                {data.projects.map((p) => (
+                  <tr key={p.id} data-project-id={p.id}>
+                    <td>{p.name}</td>
+                    <StatusCell status={p.status} />
                   </tr>
-                </thead>
-                <tbody>
-                  {data.projects.map((p) => (
-                    <tr key={p.id} data-project-id={p.id}>
-                      <td>{p.name}</td>
-                      <td>
-                        <span class={`pill ${p.status}`}>{label(p.status)}</span>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             </section>
             <section>
               <h2>Invoices</h2>
-              <table>
-                <thead>
-                  <tr>
-                    <th>Invoice</th>
-                    <th>Project</th>
-                    <th>Amount</th>
-                    <th>Status</th>
+              <Table columns={["Invoice", "Project", "Amount", "Status"]}>
+                {data.invoices.map((i) => (
+                  <tr key={i.id} data-invoice-id={i.id}>
+                    <td>{i.id}</td>
+                    <td>{i.projectName}</td>
+                    <td>{rupiah(i.amount)}</td>
+                    <StatusCell status={i.status} />
                   </tr>
-                </thead>
-                <tbody>
-                  {data.invoices.map((i) => (
-                    <tr key={i.id} data-invoice-id={i.id}>
-                      <td>{i.id}</td>
-                      <td>{i.projectName}</td>
-                      <td>{rupiah(i.amount)}</td>
-                      <td>
-                        <span class={`pill ${i.status}`}>{label(i.status)}</span>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             </section>
             <section>
               <h2>Send a sample event</h2>
