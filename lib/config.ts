@@ -79,7 +79,11 @@ const envSchema = z.object({
   NOTIFICATION_TTL_DAYS: z.coerce.number().positive().default(30),
   RELAY: z.enum(["broadcast", "kv", "redis", "none"]).default("broadcast"),
   REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
-  METRICS_TOKEN: z.string().min(1).optional(),
+  // Presented as `Authorization: Bearer <it>`, and read by hono's bearerAuth(), which takes only this grammar.
+  METRICS_TOKEN: z.string().regex(
+    /^[A-Za-z0-9._~+/-]+=*$/,
+    "must be a bearer token: letters, digits and -._~+/ then any = padding (RFC 6750)",
+  ).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   DEMO_USERS: z.enum(["on", "off"]).optional(),
 });

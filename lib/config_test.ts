@@ -130,3 +130,20 @@ Deno.test("loadConfig() caps MESSAGE_SIZE_LIMIT at Deno KV's value limit", () =>
     return true;
   });
 });
+
+Deno.test("loadConfig() takes a METRICS_TOKEN only in the bearer token grammar", () => {
+  for (const token of ["scrape-secret", "a", "b64+/token_0.1~==", "x".repeat(200)]) {
+    assert.equal(loadConfig({ METRICS_TOKEN: token }).metricsToken, token);
+  }
+  assert.equal(loadConfig({ METRICS_TOKEN: "" }).metricsToken, undefined); // empty is unset, as everywhere
+  for (const token of ["two words", "secret!", "=", "tok=en", "caf\u00e9"]) {
+    assert.throws(
+      () => loadConfig({ METRICS_TOKEN: token }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.problems.map((p) => p.split(":")[0]), ["METRICS_TOKEN"], token);
+        return true;
+      },
+    );
+  }
+});

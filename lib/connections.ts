@@ -6,9 +6,13 @@
 import type { Role } from "./auth.ts";
 import { connectionKey, connectionsPrefix } from "./keys.ts";
 import { withKvRetry } from "./kv.ts";
+import { createBatchedWrites } from "./batched_writes.ts";
 import type { IsolateDirectory } from "./isolates.ts";
 
-/** What is kept of a socket (the seeds' `WebSocketConnectionDetails`, plus where it lives). Never a token. */
+/**
+ * A socket's record, as the admin API lists it (README, "GET /api/admin/websocket/connections"), plus where
+ * it lives. Never a token.
+ */
 export interface ConnectionRecord {
   id: string;
   userId: string;
@@ -22,7 +26,10 @@ export interface ConnectionRecord {
   isolateId: string;
 }
 
-/** How long record writes gather before their commit; most sockets of a handshake burst are gone by then. */
+/**
+ * How long record writes gather before their commit (`lib/batched_writes.ts`); most sockets of a handshake
+ * burst are gone by then, and cost no write.
+ */
 export const RECORD_WRITE_DELAY_MS = 100;
 
 export interface ConnectionRegistryOptions {
@@ -36,56 +43,26 @@ export interface ConnectionRegistryOptions {
 export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistryOptions) {
   const { isolateId, isolates } = options;
 
-  /**
-   * Record writes wait a moment, and while a commit is in flight, and then go together in one atomic commit:
-   * under a burst of handshakes a socket's record costs a share of one KV write rather than a write of its own
-   * (each commit is a SQLite transaction, the main cost of a handshake). The latest intent per socket wins, and
-   * a socket that closes before its record was written costs no write at all: nothing was stored, so nothing
-   * is deleted; nor is the record even built, since what is queued is how to build it. Records therefore show
-   * up to `RECORD_WRITE_DELAY_MS` after the socket opened.
-   */
-  const pending = new Map<string, (() => ConnectionRecord) | null>();
-  /** Sockets whose record is in KV or in the commit in flight: only these need a delete. */
-  const stored = new Set<string>();
-  let flushing: Promise<void> | null = null;
-
-  async function flush() {
-    await new Promise((resolve) => setTimeout(resolve, RECORD_WRITE_DELAY_MS));
-    while (pending.size) {
-      const batch = [...pending].slice(0, 500);
+  // Records show up to RECORD_WRITE_DELAY_MS after their socket opened; a socket gone by then costs no write.
+  const writes = createBatchedWrites<ConnectionRecord>({
+    gather: () => new Promise((resolve) => setTimeout(resolve, RECORD_WRITE_DELAY_MS)),
+    maxBatch: 500,
+    async commit({ sets, deletes }) {
       const op = kv.atomic();
-      for (const [id, record] of batch) {
-        pending.delete(id);
-        if (record) {
-          op.set(connectionKey(id), record(), { expireIn: options.recordTtlMs });
-          stored.add(id);
-        } else {
-          op.delete(connectionKey(id));
-          stored.delete(id);
-        }
-      }
+      for (const [id, record] of sets) op.set(connectionKey(id), record, { expireIn: options.recordTtlMs });
+      for (const id of deletes) op.delete(connectionKey(id));
       await withKvRetry(() => op.commit());
-    }
-  }
-
-  /** Queues record writes; resolves once they (and any queued meanwhile) are committed. */
-  function write(entries: Iterable<[string, (() => ConnectionRecord) | null]>): Promise<void> {
-    for (const [id, record] of entries) {
-      if (record || stored.has(id)) pending.set(id, record);
-      else pending.delete(id);
-    }
-    if (pending.size) flushing ??= flush().finally(() => flushing = null);
-    return flushing ?? Promise.resolve();
-  }
+    },
+  });
 
   /** Deletes the socket's record (if it was written; a socket gone within the write delay never was). */
   function remove(connectionId: string): Promise<void> {
-    return write([[connectionId, null]]);
+    return writes.delete(connectionId);
   }
 
   /** Writes (or refreshes) the records of these sockets, built when their commit is, many per commit. */
   function save(sockets: Iterable<{ id: string; record: () => ConnectionRecord }>): Promise<void> {
-    return write([...sockets].map((socket) => [socket.id, socket.record]));
+    return writes.set(Array.from(sockets, (socket) => [socket.id, socket.record] as const));
   }
 
   /** Every live socket's record on every live isolate, oldest connection first. */

@@ -2,9 +2,10 @@
  * A socket's outbound queue. Frames go straight to the socket while its write buffer is small; beyond that
  * they wait here, and a queue longer than `bufferSize` frames marks the socket as a slow consumer.
  */
-export interface FrameSink {
+import { BufferedBound, type BufferedSocket } from "./buffered_bound.ts";
+
+export interface FrameSink extends BufferedSocket {
   readonly readyState: number;
-  readonly bufferedAmount: number;
   send(frame: string): void;
 }
 
@@ -47,22 +48,19 @@ class Queue implements Outbound {
   private queue: string[] | null = null;
   private head = 0;
   private timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /**
-   * An upper bound of the bytes Deno holds for the socket: the last reading of `bufferedAmount` plus, at 3
-   * bytes a UTF-16 unit, what was sent since. Reading `bufferedAmount` is a call into the runtime, once per
-   * frame of every fan-out; while the bound is under half the mark (the other half covers the ping and pong
-   * frames Deno sends by itself) the reading could only say "writable", so it is skipped.
-   */
-  private bound = 0;
+  /** What Deno holds for the socket, known without asking while it is far from the mark. */
+  private readonly buffered: BufferedBound;
   /** Producers waiting for room; made on first wait (only a replaying socket ever waits). */
   private waiters: RoomWaiter[] | null = null;
 
-  constructor(private readonly sink: FrameSink, private readonly bufferSize: number) {}
+  constructor(private readonly sink: FrameSink, private readonly bufferSize: number) {
+    this.buffered = new BufferedBound(sink, HIGH_WATER_BYTES);
+  }
 
   push(frame: string): boolean {
-    // The common case, once per socket of every fan-out: nothing waiting and the bound far from the mark.
-    // No `readyState` read (a call into the runtime): `send` itself ignores a socket that is no longer open.
-    if (this.queue === null && this.bound < HIGH_WATER_BYTES / 2) {
+    // The common case, once per socket of every fan-out: nothing waiting and the buffer far from the mark.
+    // No `readyState` read: `send` itself ignores a socket that is no longer open.
+    if (this.queue === null && this.buffered.surelyLow()) {
       this.send(frame);
       return true;
     }
@@ -106,15 +104,12 @@ class Queue implements Outbound {
   }
 
   private writable() {
-    if (this.sink.readyState !== WebSocket.OPEN) return false;
-    if (this.bound < HIGH_WATER_BYTES / 2) return true;
-    this.bound = this.sink.bufferedAmount;
-    return this.bound < HIGH_WATER_BYTES;
+    return this.sink.readyState === WebSocket.OPEN && this.buffered.belowMark();
   }
 
   private send(frame: string) {
     this.sink.send(frame);
-    this.bound += frame.length * 3;
+    this.buffered.sent(frame);
   }
 
   private drain() {

@@ -1,4 +1,12 @@
-/** Reading a request body without ever holding more than the limit. */
+/**
+ * Reading a request body without ever holding more than the limit.
+ *
+ * Not hono's `bodyLimit()`: its `onError` could throw our 413, but a body cut short would surface as the
+ * runtime's own error, a 500 logged as our fault. With a declared length it never reads the body (the route's
+ * read fails later), and without one it reads the body stream itself, where a client gone mid-body throws. It
+ * would also run before the route's own checks (the webhook's headers come first), and with the limit fixed
+ * when the routes are built, where ours comes from the service's config.
+ */
 import { ApiError } from "../lib/api_error.ts";
 
 /**

@@ -11,7 +11,7 @@
  * passes: a server or a script holding the cookie could present it anyway.
  */
 import type { MiddlewareHandler } from "hono";
-import { getCookie } from "hono/cookie";
+import { presentedToken } from "./auth.ts";
 import type { AppEnv } from "./env.ts";
 import { originAllowed, refuseOrigin } from "./origin_guard.ts";
 
@@ -22,9 +22,9 @@ const SAME_PARTY = new Set(["same-origin", "none"]);
 export function csrfGuard(): MiddlewareHandler<AppEnv> {
   return async function csrf(c, next) {
     if (!STATE_CHANGING.has(c.req.method)) return await next();
-    // The same rule as middleware/auth.ts: a bearer header wins, else the cookie authenticates.
-    const bearer = /^bearer /i.test(c.req.header("authorization") ?? "");
-    if (bearer || getCookie(c, "auth_token") === undefined) return await next();
+    // Judged by the credential middleware/auth.ts takes: a Bearer header wins, and a page cannot make a
+    // browser send one; only a cookie rides along on another site's request.
+    if (presentedToken(c)?.via !== "cookie") return await next();
     const origin = c.req.header("origin");
     if (origin !== undefined) {
       if (!originAllowed(c, origin)) throw refuseOrigin(c, { origin }, "csrf");

@@ -1,0 +1,48 @@
+/**
+ * The scrape credential of `/metrics`, by hono's `bearerAuth()`: with `METRICS_TOKEN` set, only
+ * `Authorization: Bearer <METRICS_TOKEN>` may read it, compared by hono in constant time over SHA-256
+ * digests. This is where `bearerAuth()` fits: one static token, in the header only (compare
+ * `middleware/auth.ts`, where it does not).
+ *
+ * Its three refusals (no header, a header that is not `Bearer <token>`, a wrong token) are all one answer,
+ * 401 `unauthorized` in the JSON error shape with `WWW-Authenticate: Bearer realm="metrics"`, so a caller
+ * learns nothing from which one it got. `METRICS_TOKEN` is held to the bearer token grammar `bearerAuth()`
+ * reads (`lib/config.ts`), so the token it guards with can always be presented.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import type { Service } from "../lib/service.ts";
+import type { AppEnv } from "./env.ts";
+
+const REFUSAL = {
+  message: (c: Context) =>
+    c.json({ error: { code: "unauthorized", message: "A valid metrics token is required" } }, 401),
+  wwwAuthenticateHeader: 'Bearer realm="metrics"',
+};
+
+// One guard per service (per isolate), built from its config on its first scrape.
+const guards = new WeakMap<Service, MiddlewareHandler>();
+
+function guardOf(service: Service, token: string): MiddlewareHandler {
+  let guard = guards.get(service);
+  if (!guard) {
+    guard = bearerAuth({
+      token,
+      noAuthenticationHeader: REFUSAL,
+      invalidAuthenticationHeader: REFUSAL,
+      invalidToken: REFUSAL,
+    });
+    guards.set(service, guard);
+  }
+  return guard;
+}
+
+/** Lets a request through when `METRICS_TOKEN` is unset or presented as its Bearer token; 401 otherwise. */
+export function metricsAuth(): MiddlewareHandler<AppEnv> {
+  return async function metricsToken(c, next) {
+    const service = c.get("service");
+    const token = service.config.metricsToken;
+    if (!token) return await next();
+    await guardOf(service, token)(c, next);
+  };
+}
