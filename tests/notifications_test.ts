@@ -58,7 +58,8 @@ Deno.test("[resume] a resume racing with live frames yields each notification on
     const sending = (async () => {
       for (let i = 10; i < 40; i++) await postEvent(server.url, projectChanged(user.userId, step(i)));
     })();
-    await new Promise((r) => setTimeout(r, 20));
+    // The resume starts once live frames are flowing, so that the replay races with them.
+    await socket.next((f) => f.type === "project_update" && f.seq === 11);
     socket.send({ type: "resume", data: { positions: { [stream]: 0, all: 0 } } });
     await sending;
     await socket.collect("project_update", 40);

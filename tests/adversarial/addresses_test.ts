@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import type { SocketSession } from "../../lib/socket_session.ts";
 import { randomUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { connectWelcomed } from "../helpers/socket.ts";
-import { connectMany, type NodeSocket, nodeSocket, rawTcp, upgradeRequest, waitUntil } from "./helpers.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { connectMany, type NodeSocket, nodeSocket } from "../helpers/node_socket.ts";
+import { rawTcp, upgradeRequest } from "../helpers/raw_tcp.ts";
 
 const LIMIT_CLOSE = { code: 1008, reason: "Connection limit exceeded" };
 
@@ -22,7 +24,7 @@ async function connectFrom(server: TestServer, forwardedFor: string) {
 }
 
 async function closeAll(sockets: NodeSocket[]) {
-  await Promise.all(sockets.map((s) => (s.ws.close(), s.closed)));
+  await Promise.all(sockets.map((s) => s.close()));
 }
 
 /** Sends an upgrade with this X-Forwarded-For over raw TCP and returns the status line and body. */
@@ -56,7 +58,7 @@ Deno.test("[adversarial] IPv6 spellings and /64 neighbours share one per-IP limi
       const ips = [...server.service.hub.connections()].map((c) => (c as SocketSession).clientIp);
       assert.deepEqual(ips, ["2001:db8::/64", "2001:db8::/64"]);
       await closeAll([first.socket, second.socket, third.socket]);
-      await waitUntil(async () => await placesHeld() === 0, 3000, "the places are released");
+      await eventually(async () => await placesHeld() === 0, 3000, "the places are released");
     });
 
     await t.step("two addresses in one /64 share it; the next /64 is another client", async () => {
@@ -69,7 +71,7 @@ Deno.test("[adversarial] IPv6 spellings and /64 neighbours share one per-IP limi
       assert.deepEqual(c.outcome, LIMIT_CLOSE);
       assert.equal(neighbour.outcome, "welcome");
       await closeAll([a.socket, b.socket, c.socket, neighbour.socket]);
-      await waitUntil(async () => await placesHeld() === 0, 3000, "the places are released");
+      await eventually(async () => await placesHeld() === 0, 3000, "the places are released");
     });
 
     await t.step("IPv4-mapped IPv6 is the IPv4 client", async () => {
@@ -80,7 +82,7 @@ Deno.test("[adversarial] IPv6 spellings and /64 neighbours share one per-IP limi
       assert.equal(b.outcome, "welcome");
       assert.deepEqual(c.outcome, LIMIT_CLOSE);
       await closeAll([a.socket, b.socket, c.socket]);
-      await waitUntil(async () => await placesHeld() === 0, 3000, "the places are released");
+      await eventually(async () => await placesHeld() === 0, 3000, "the places are released");
     });
 
     await t.step("a 3 KB or unparsable X-Forwarded-For entry is 400 before the upgrade", async () => {

@@ -9,6 +9,7 @@ import { createMetrics } from "../../lib/metrics.ts";
 import { randomUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { connectWelcomed, type TestSocket } from "../helpers/socket.ts";
 import { eventually } from "../helpers/eventually.ts";
+import { pace } from "../helpers/pace.ts";
 
 async function health(server: TestServer) {
   const res = await fetch(`${server.url}/health`);
@@ -67,7 +68,8 @@ Deno.test("[adversarial] a burst of one user's writes does not make /health unhe
     let done = false;
     burstDone.finally(() => done = true);
     // A load balancer asks every few seconds; ten times a second is plenty to see every second's verdict.
-    const pause = () => new Promise((resolve) => setTimeout(resolve, 100));
+    // Real time on purpose: what is sampled is the service's own second-by-second view of a real burst.
+    const pause = () => pace(100);
     while (!done) await sample().then(pause);
     await burstDone;
     await admin.socket.collect((f) => f.type === "user_message", 3 * perSocket, 30_000);
