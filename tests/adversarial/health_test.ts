@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { HealthCheck, HealthReport } from "../../lib/health.ts";
-import { createMetrics } from "../../lib/metrics.ts";
+import { idleBeat } from "../helpers/isolate_beat.ts";
 import { randomUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { connectWelcomed, type TestSocket } from "../helpers/socket.ts";
 import { eventually } from "../helpers/eventually.ts";
@@ -20,20 +20,13 @@ const checkOf = (report: HealthReport, name: string) => report.checks.find((c) =
 
 /** Writes a live record for a made-up isolate whose last seconds' delivery latency was `window`. */
 async function otherIsolate(server: TestServer, window: Array<[number, number]>) {
-  await server.service.isolates.beat({
-    isolateId: `other-${crypto.randomUUID()}`,
-    startedAt: Date.now(),
-    gauges: {
-      connectionsByRole: { admin: 0, client: 0 },
+  await server.service.isolates.beat(
+    idleBeat(`other-${crypto.randomUUID()}`, Date.now(), {
       messagesPerSecond: window.at(-1)![1],
       averageLatency: window.at(-1)![0],
-      errorRate: 0,
-      relay: { name: "none", healthy: true },
-      memoryRss: 0,
       latencyWindow: window,
-    },
-    metrics: createMetrics().snapshot(),
-  });
+    }),
+  );
 }
 
 Deno.test("[adversarial] a burst of one user's writes does not make /health unhealthy", async () => {

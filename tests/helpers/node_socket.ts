@@ -5,6 +5,7 @@
  */
 import WebSocketNode from "ws";
 import type { Frame } from "./socket.ts";
+import { createSocketWaiters } from "./socket_waiters.ts";
 
 export interface NodeSocketOptions extends WebSocketNode.ClientOptions {
   /**
@@ -45,10 +46,10 @@ export function nodeSocket(
   const { keep, ...clientOptions } = options;
   const ws = new WebSocketNode(url, protocols, clientOptions);
   const frames: Frame[] = [];
-  const waiters = new Set<() => void>();
-  const wake = () => {
-    for (const waiter of [...waiters]) waiter();
-  };
+  const { wake, until } = createSocketWaiters(
+    () => ws.readyState === WebSocketNode.CLOSED,
+    () => JSON.stringify(frames.slice(-20).map((f) => f.type)),
+  );
   ws.on("message", (data, binary) => {
     if (binary) return;
     const frame: Frame = JSON.parse(String(data));
@@ -78,29 +79,6 @@ export function nodeSocket(
   // Marked handled: a test that only looks at `closed` must not fail on a refusal it expects.
   handshake.catch(() => {});
   opened.catch(() => {});
-
-  function until<T>(check: () => T | undefined, ms: number, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const done = (settle: () => void) => {
-        clearTimeout(timer);
-        waiters.delete(attempt);
-        settle();
-      };
-      const attempt = () => {
-        const value = check();
-        if (value !== undefined) done(() => resolve(value));
-        else if (ws.readyState === WebSocketNode.CLOSED) {
-          done(() => reject(new Error(`Socket closed while waiting for ${what}`)));
-        }
-      };
-      const timer = setTimeout(() => {
-        const seen = frames.slice(-20).map((f) => f.type);
-        done(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}; last frames ${seen}`)));
-      }, ms);
-      waiters.add(attempt);
-      attempt();
-    });
-  }
 
   return {
     ws,
