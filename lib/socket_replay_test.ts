@@ -4,6 +4,7 @@ import { createNotificationStore, type Positions, streamsOf } from "./notificati
 import { createOutbound, type FrameSink } from "./outbound.ts";
 import { replayInto, replayLowWater, type ReplayTarget } from "./socket_replay.ts";
 import { SCAN_PAGE } from "./stream_scan.ts";
+import { eventually } from "../tests/helpers/eventually.ts";
 import { scriptedSink } from "../tests/helpers/frame_sink.ts";
 
 /** Deno's write buffer for a socket takes this much (and the frame that crosses it) before frames queue. */
@@ -64,8 +65,8 @@ Deno.test("replayInto() waits for a stalled peer with at most the low-water mark
     const t = target(sink, bufferSize);
     const replay = replayInto(t, source, { all: 0 } as Positions, bufferSize);
     stop = () => (t.closed = true, t.outbound.clear(), replay);
-    await tick(50);
     const lowWater = replayLowWater(bufferSize);
+    await eventually(() => t.outbound.queued() === lowWater + 1, 10_000, "the replay to wait for the peer");
     // What a peer that reads nothing is made to hold: the runtime's buffer and the low-water mark, no more.
     assert.ok(
       sink.bufferedAmount <= RUNTIME_BUFFER + 4096,
@@ -74,7 +75,7 @@ Deno.test("replayInto() waits for a stalled peer with at most the low-water mark
     assert.ok(frames.length < 1000 - lowWater - 1);
     assert.equal(t.outbound.queued(), lowWater + 1);
     const stalledAt = frames.length;
-    await tick(50);
+    await tick(50); // a grace in which a replay that did not wait would go on sending
     assert.equal(frames.length, stalledAt);
     assert.ok(
       pagesRead() <= Math.ceil((stalledAt + lowWater + 1) / SCAN_PAGE) + 1,

@@ -4,8 +4,13 @@
  * a message saying what never came.
  */
 
-/** How often a check runs: often enough not to slow a test, rarely enough not to load a shared machine. */
-const POLL_MS = 25;
+/**
+ * Pauses between checks: the first short, so that a test does not wait for what is already there, then
+ * doubling up to the last, and never shorter than the check itself took, so that a long wait or a costly
+ * check (a scan of thousands of KV keys, an HTTP request to a busy process) does not load a shared machine.
+ */
+const FIRST_PAUSE_MS = 25;
+const LAST_PAUSE_MS = 200;
 
 /** What a check returns while the condition does not hold yet. */
 type NotYet = undefined | null | false;
@@ -22,12 +27,14 @@ export async function eventually<T>(
   what: string | (() => string),
 ): Promise<T> {
   const deadline = Date.now() + ms;
-  while (true) {
+  for (let pause = FIRST_PAUSE_MS;; pause = Math.min(pause * 2, LAST_PAUSE_MS)) {
+    const started = Date.now();
     const value = await check();
     if (value !== undefined && value !== null && value !== false) return value as T;
     if (Date.now() > deadline) {
       throw new Error(`Timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const took = Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(pause, took)));
   }
 }
