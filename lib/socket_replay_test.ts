@@ -101,7 +101,8 @@ Deno.test("replayInto() stops at once when its socket closes, reading no further
     const { sink } = scriptedSink();
     const t = target(sink, 1000);
     const replay = replayInto(t, source, {}, 1000);
-    await tick(50);
+    const stalled = replayLowWater(1000) + 1;
+    await eventually(() => t.outbound.queued() === stalled, 10_000, "the replay to wait for the peer");
     const pages = pagesRead();
     t.closed = true;
     sink.readyState = WebSocket.CLOSED;
