@@ -158,7 +158,7 @@ Deno.test("[admin api] two isolates sharing KV: status sums both, DELETE reaches
     });
 
     await t.step("DELETE on A closes B's socket 4500", async () => {
-      await eventually(() => b.service.registry.get(onB.id), 5000, "the record of B's socket");
+      await eventually(() => b.service.parts.registry.get(onB.id), 5000, "the record of B's socket");
       const res = await adminFetch(a, `/api/admin/websocket/connections/${onB.id}`, { method: "DELETE" });
       assert.equal(res.status, 204);
       assert.equal((await onB.socket.closed).code, 4500);

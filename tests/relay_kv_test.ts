@@ -62,8 +62,8 @@ Deno.test("[relay kv] in-process isolates: an admin disconnect on one closes 450
     const { socket, welcome } = await connectWelcomed(b.wsUrl, await b.socketToken(randomUser()));
     const id = String(welcome.data.connectionId);
     // The record is written as the socket opens; wait until isolate A can see it.
-    await eventually(() => a.service.registry.get(id), 5000, "the connection record on A");
-    assert.equal(a.service.hub.get(id), undefined);
+    await eventually(() => a.service.parts.registry.get(id), 5000, "the connection record on A");
+    assert.equal(a.service.parts.hub.get(id), undefined);
     assert.equal(await a.service.disconnect(id), true);
     assert.deepEqual(await socket.closed, { code: 4500, reason: "Disconnected by administrator" });
   } finally {

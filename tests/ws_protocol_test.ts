@@ -204,7 +204,7 @@ Deno.test("[ws] limits: per user, per IP, per isolate", async (t) => {
       await a.socket.close();
       // The release is written to KV after the close event; wait for it to land.
       await eventually(
-        async () => (await server.service.registry.list()).length <= 1,
+        async () => (await server.service.parts.registry.list()).length <= 1,
         5000,
         "the closed socket's record to go",
       );
@@ -215,7 +215,7 @@ Deno.test("[ws] limits: per user, per IP, per isolate", async (t) => {
 
     await t.step("a fourth socket from one IP closes 1008", async () => {
       await eventually(
-        async () => (await server.service.registry.list()).length === 0,
+        async () => (await server.service.parts.registry.list()).length === 0,
         5000,
         "every socket's record to go",
       );

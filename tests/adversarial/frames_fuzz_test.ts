@@ -244,7 +244,7 @@ Deno.test("[adversarial] frame fuzzing: documented answers only, neighbours unha
     });
 
     await t.step("the hub holds only the neighbour afterwards", async () => {
-      const users = () => [...server.service.hub.connections()].map((c) => c.userId);
+      const users = () => [...server.service.parts.hub.connections()].map((c) => c.userId);
       await eventually(() => users().length === 1, 5000, "the attackers' sockets to leave the hub");
       assert.deepEqual(users(), [neighbourUser.userId]);
     });

@@ -20,7 +20,7 @@ const checkOf = (report: HealthReport, name: string) => report.checks.find((c) =
 
 /** Writes a live record for a made-up isolate whose last seconds' delivery latency was `window`. */
 async function otherIsolate(server: TestServer, window: Array<[number, number]>) {
-  await server.service.isolates.beat(
+  await server.service.parts.isolates.beat(
     idleBeat(`other-${crypto.randomUUID()}`, Date.now(), {
       messagesPerSecond: window.at(-1)![1],
       averageLatency: window.at(-1)![0],
