@@ -25,7 +25,7 @@ const figures = (over: Partial<WebSocketMetrics> = {}): WebSocketMetrics => ({
 const statusOf = (m: WebSocketMetrics, capacity = 1000, bySecond: number[] = []) =>
   Object.fromEntries(metricChecks(m, capacity, bySecond).map((c) => [c.name, c.status]));
 
-Deno.test("metricChecks() applies the seeds' thresholds", () => {
+Deno.test("metricChecks() applies the thresholds of /health", () => {
   assert.deepEqual(statusOf(figures()), { connection_count: "pass", latency: "pass", error_rate: "pass" });
   assert.equal(statusOf(figures({ activeConnections: 999 })).connection_count, "pass");
   assert.equal(statusOf(figures({ activeConnections: 1000 })).connection_count, "warn");
@@ -48,7 +48,8 @@ Deno.test("latencyCheck(): a burst of slow seconds warns; only a slow median ove
   const check = (bySecond: number[]) => latencyCheck(bySecond);
   const quiet = new Array(10).fill(3);
   assert.deepEqual(check(quiet), { name: "latency", status: "pass", value: 3, threshold: 50 });
-  // One user's burst: the last three seconds at 820 ms (the figure the issue measured).
+  // One user's burst: the last three seconds at 820 ms, as measured (SECURITY.md, "Hostile clients: before
+  // and now").
   const burst = [...quiet.slice(3), 820, 820, 820];
   assert.deepEqual(check(burst), {
     name: "latency",

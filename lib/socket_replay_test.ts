@@ -34,7 +34,8 @@ async function setUp(count: number) {
       stream: "all" as const,
       type: "system_announcement" as const,
       title: `n${i + j + 1}`,
-      // About 2 KB a frame, as in the amplification attack of issue 14.
+      // About 2 KB a frame, as in the resume amplification attack (SECURITY.md, "Exhaustion by one client
+      // account").
       message: "m".repeat(2000),
       data: {},
     })));
