@@ -40,7 +40,7 @@ async function ended(pid: number): Promise<boolean> {
   return stat === undefined || stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
 }
 
-/** Opens a socket with `origin` and resolves with its first frame's type, or the HTTP status it was refused. */
+/** Opens a socket with `origin`; resolves with its first frame's type, or the HTTP status that refused it. */
 async function openWithOrigin(wsUrl: string, token: string, origin: string): Promise<string> {
   const socket = nodeSocket(wsUrl, ["realtime.v1", token], { origin, handshakeTimeout: 10_000 });
   try {

@@ -97,8 +97,8 @@ Deno.test({
           assert.equal(line.level, "error");
           assert.equal(line.storeId, storeB);
           assert.equal(line.peerStoreId, storeA);
-          // A's own notifications (user stream seq 1 and 2 in A's store) never reach B's socket: a ping answered
-          // after them shows nothing else arrived.
+          // A's own notifications (user stream seq 1 and 2 in A's store) never reach B's socket: a ping
+          // answered after them shows nothing else arrived.
           onB.socket.send({ type: "ping", id: "after" });
           await onB.socket.next("pong");
           assert.deepEqual(onB.socket.frames.map((f) => f.type), ["welcome", "system_announcement", "pong"]);

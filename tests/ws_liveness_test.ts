@@ -161,8 +161,8 @@ Deno.test("[ws] a socket that stops reading is closed 4008 Slow consumer; others
     };
     // Bursts of half the buffer, the next one only once the reader has had the last: the reader is a prompt
     // consumer by construction, however loaded the machine, and only the paused socket piles frames up (once
-    // its kernel buffers are full). Bursts of twice the buffer, sent in one macrotask, made a prompt reader in
-    // this same process a slow consumer too whenever the kernel's socket buffers were small.
+    // its kernel buffers are full). Bursts of twice the buffer, sent in one macrotask, made a prompt reader
+    // in this same process a slow consumer too whenever the kernel's socket buffers were small.
     const burst = 25;
     const slowClosed = () =>
       counterTotal(server.service.metrics.snapshot(), "realtime_slow_consumers_total") > 0;

@@ -1,7 +1,7 @@
 /**
- * Client addresses behind a trusted proxy: spellings of one IPv6 address, addresses of one /64 and IPv4-mapped
- * IPv6 all count against one per-IP limit; an oversized or unparsable forwarded address is a 400 before the
- * upgrade, never a 5xx, and takes no place.
+ * Client addresses behind a trusted proxy: spellings of one IPv6 address, addresses of one /64 and
+ * IPv4-mapped IPv6 all count against one per-IP limit; an oversized or unparsable forwarded address is a 400
+ * before the upgrade, never a 5xx, and takes no place.
  */
 import assert from "node:assert/strict";
 import { randomUser, startTestServer, type TestServer } from "../helpers/server.ts";

@@ -104,8 +104,8 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
       "a client that stops reading during a fan-out is closed 4008; its session is gone",
       async () => {
         // A server of its own with the default timeout: the stuck client answers no ping either, and under a
-        // loaded run filling its kernel buffers took longer than this file's 1 s CONNECTION_TIMEOUT_MS, so the
-        // idle timeout (1001, seen as 1006 behind the unread frames) closed it before the queue passed 50.
+        // loaded run filling its kernel buffers took longer than this file's 1 s CONNECTION_TIMEOUT_MS, so
+        // the idle timeout (1001, seen as 1006 behind the unread frames) closed it before 50 were queued.
         const fanOut = await startTestServer({ env: { RATE_LIMIT_PER_IP: "0", BUFFER_SIZE: "50" } });
         try {
           const slowUser = randomUser();
@@ -126,9 +126,9 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
               data: { title: "Load", message: text, priority: "low" },
             })));
             published += 100;
-            // The watcher reads in this same process, so it keeps up only if given the turn: wait until it has
-            // read every burst so far, as a client that keeps up would have. (A fixed pause let it fall two
-            // bursts behind under a loaded test run, and be closed 4008 as well.)
+            // The watcher reads in this same process, so it keeps up only if given the turn: wait until it
+            // has read every burst so far, as a client that keeps up would have. (A fixed pause let it fall
+            // two bursts behind under a loaded test run, and be closed 4008 as well.)
             await watcher.collect((f) => f.title === "Load", published, 10_000);
           }
           assert.equal(

@@ -442,7 +442,7 @@ Deno.test("[adversarial] live notifications held behind a stalled replay are bou
     slow.ws.send(JSON.stringify({ type: "resume", data: { positions: { [stream]: 0, all: 0 } } }));
     const session = server.service.parts.hub.get(connectionId) as unknown as { outbound: Outbound };
     await eventually(() => session.outbound.queued() > 0, 20_000, "the replay waits for the client");
-    // Live notifications now wait behind the replay; one more than BUFFER_SIZE can wait makes it a slow consumer.
+    // Live notifications now wait behind the replay; BUFFER_SIZE + 1 of them make it a slow consumer.
     for (let n = 0; n < 60 && server.service.parts.hub.get(connectionId); n++) {
       await server.service.publish([draft(3000 + n)]);
     }

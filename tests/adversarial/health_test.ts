@@ -1,7 +1,7 @@
 /**
  * `/health` under one client's legal load: a load balancer pulls an instance that answers 503, and every
- * instance sharing the KV reports the same figures, so a burst of one user's writes must not make it unhealthy.
- * What lasts still does: delivery slow for most of the window, or a KV that really fails.
+ * instance sharing the KV reports the same figures, so a burst of one user's writes must not make it
+ * unhealthy. What lasts still does: delivery slow for most of the window, or a KV that really fails.
  */
 import assert from "node:assert/strict";
 import type { HealthCheck, HealthReport } from "../../lib/health.ts";
@@ -66,7 +66,7 @@ Deno.test("[adversarial] a burst of one user's writes does not make /health unhe
     while (!done) await sample().then(pause);
     await burstDone;
     await admin.socket.collect((f) => f.type === "user_message", 3 * perSocket, 30_000);
-    // The isolate's record carries the burst's seconds from its next beat on: keep sampling through two beats.
+    // The isolate's record carries the burst's seconds from its next beat on: sample on through two beats.
     const until = Date.now() + 2500;
     while (Date.now() < until) await sample().then(pause);
     const slowest = Math.max(

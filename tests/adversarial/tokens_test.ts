@@ -1,6 +1,6 @@
 /**
- * Hostile tokens against every door (SECURITY.md, "Tokens"): the socket handshake, the `auth` frame, the token
- * endpoint and the notification API. Each is refused with the documented answer: close 1008 "Invalid
+ * Hostile tokens against every door (SECURITY.md, "Tokens"): the socket handshake, the `auth` frame, the
+ * token endpoint and the notification API. Each is refused with the documented answer: close 1008 "Invalid
  * authentication", or HTTP 401; a client's token never opens admin frames.
  */
 import assert from "node:assert/strict";

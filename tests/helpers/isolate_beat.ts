@@ -23,7 +23,7 @@ export function idleBeat(
   };
 }
 
-/** An idle isolate's record as the directory keeps it (started and last beaten at 0), with `gauges` over it. */
+/** An idle isolate's record as the directory keeps it (started and beaten at 0), `gauges` laid over it. */
 export function idleRecord(isolateId: string, gauges: Partial<IsolateGauges> = {}): IsolateRecord {
   return { ...idleBeat(isolateId, 0, gauges), updatedAt: 0 };
 }

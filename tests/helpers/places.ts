@@ -1,7 +1,7 @@
 /**
  * What the connection places look like in a KV file, read as any isolate would read them: the places taken by
- * every user and IP (claimed − released) and the holdings behind them. After every socket closes, all of it must
- * be gone, keys included.
+ * every user and IP (claimed − released) and the holdings behind them. After every socket closes, all of it
+ * must be gone, keys included.
  */
 import { withKvRetry } from "../../lib/kv.ts";
 import { eventually } from "./eventually.ts";

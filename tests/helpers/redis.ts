@@ -22,7 +22,7 @@ if (!found) {
   console.error(`\n!!!!!!!! ${line} !!!!!!!!\n`);
 }
 
-/** Whether Redis tests should be ignored: true only locally without redis-server (under CI they run and fail). */
+/** Whether Redis tests are ignored: only locally without redis-server (under CI they run and fail). */
 export const ignoreRedisTests = !found && !inCi;
 
 export interface TestRedis {
