@@ -25,8 +25,9 @@ interface Flood {
 
 /**
  * Opens `count` TCP connections that send nothing, 50 at a time. Connections may be refused (no listener
- * while it is down) or reset (queued on a listener that died); a connect that hangs (backlog full) is given
- * up after 5 s and closed should it complete later.
+ * while it is down) or reset (queued on a listener that died); a reset that lands between the handshake and
+ * Deno reading the connection's peer address rejects as NotConnected (ENOTCONN from getpeername), and is a
+ * reset too. A connect that hangs (backlog full) is given up after 5 s and closed should it complete later.
  */
 async function flood(port: number, count: number): Promise<Flood> {
   const result: Flood = { conns: [], refused: 0, reset: 0, unanswered: 0 };
@@ -45,7 +46,10 @@ async function flood(port: number, count: number): Promise<Flood> {
         late.push(connecting.then((tcp) => tcp.close(), () => {}));
       } else if ("conn" in outcome) result.conns.push(outcome.conn);
       else if (outcome.error instanceof Deno.errors.ConnectionRefused) result.refused++;
-      else if (outcome.error instanceof Deno.errors.ConnectionReset) result.reset++;
+      else if (
+        outcome.error instanceof Deno.errors.ConnectionReset ||
+        outcome.error instanceof Deno.errors.NotConnected
+      ) result.reset++;
       else throw outcome.error;
     }));
   }
