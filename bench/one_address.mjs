@@ -74,7 +74,8 @@ export async function oneAddress(results, ctx) {
 export async function burstAndClose(results, ctx) {
   const { serverPid, clients, log } = ctx;
   const limit = ctx.plan.limits.perIp;
-  // The issue's burst: 120 against a limit of 50; a fifth over larger limits.
+  // The burst of README "Benchmarks" (burst and close): 120 against a limit of 50; a fifth over larger
+  // limits.
   const n = Math.max(limit + 70, Math.ceil(limit * 1.2));
   await ensurePorts(ctx.sourceAddress, n, log);
   log(`burst: ${n} handshakes against a per-IP limit of ${limit}, ${BURST_CONCURRENCY} in flight`);

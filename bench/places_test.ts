@@ -2,23 +2,12 @@ import assert from "node:assert/strict";
 import { createConnectionPlaces } from "../lib/connection_places.ts";
 import { createIsolateDirectory } from "../lib/isolates.ts";
 import { placesTaken } from "./places.ts";
+import { idleBeat } from "../tests/helpers/isolate_beat.ts";
 
 Deno.test("placesTaken() counts the places the service takes, and none once released", async () => {
   const kv = await Deno.openKv(":memory:");
   const isolates = createIsolateDirectory(kv);
-  await isolates.beat({
-    isolateId: "isolate-a",
-    startedAt: Date.now(),
-    gauges: {
-      connectionsByRole: { admin: 0, client: 0 },
-      messagesPerSecond: 0,
-      averageLatency: 0,
-      errorRate: 0,
-      relay: { name: "none", healthy: true },
-      memoryRss: 0,
-    },
-    metrics: { counters: {}, histograms: {} },
-  });
+  await isolates.beat(idleBeat("isolate-a", Date.now()));
   const places = createConnectionPlaces(kv, {
     isolateId: "isolate-a",
     isolates,

@@ -1,7 +1,8 @@
 /**
  * The bench's report: one row per figure, one column per target, and the service's ratio to each peer; then
- * issue 13's targets, each as the ratio or count it names with whether this run met it. The same tables go to
- * the terminal and, with the machine it ran on, into bench/RESULTS.md; the verdicts also into results.json.
+ * the targets of README "Benchmarks", each as the ratio or count it names with whether this run met it. The
+ * same tables go to the terminal and, with the machine it ran on, into bench/RESULTS.md; the verdicts also
+ * into results.json.
  */
 import { PEERS, type TargetName } from "./targets.ts";
 import { targetVerdicts, type Verdict } from "./verdicts.ts";
@@ -91,7 +92,10 @@ export function table(results: AllResults): string {
   return markdown(lines);
 }
 
-/** Issue 13's targets, one row each: what it asks, what this run measured, and whether that meets it. */
+/**
+ * The targets (README "Benchmarks"), one row each: what it asks, what this run measured, and whether that
+ * meets it.
+ */
 export function targetsTable(verdicts: Verdict[]): string {
   const status = (met: boolean | null) => (met === null ? "n/a" : met ? "met" : "not met");
   return markdown([

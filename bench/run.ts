@@ -3,8 +3,8 @@
  * production with its limits on, the runs of it that exist for one target each, then its peers), drives it
  * from a separate load-generator process (bench/loadgen.mjs) over loopback, every socket from one source
  * address as a carrier-grade NAT presents its users, and reports every figure with the service's ratio to
- * each peer, and every target of issue 13, in the terminal, bench/results.json and bench/RESULTS.md.
- * Slowness and refused sockets are reported, never failed on; errors exit 1.
+ * each peer, and every target of README "Benchmarks", in the terminal, bench/results.json and
+ * bench/RESULTS.md. Slowness and refused sockets are reported, never failed on; errors exit 1.
  */
 import { createSocketTokens } from "../lib/socket_tokens.ts";
 import { startProfiler } from "./profile.ts";

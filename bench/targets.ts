@@ -35,7 +35,8 @@ export interface SocketLimits {
 
 /**
  * Production's limits: three sockets a user, and a per-IP limit sized for thousands of users behind one
- * carrier-grade NAT (the issue's 20,000), above the most sockets any workload holds from the one address.
+ * carrier-grade NAT (20,000, as README "Benchmarks" says), above the most sockets any workload holds from the
+ * one address.
  */
 export const PRODUCTION_LIMITS: Readonly<SocketLimits> = { perUser: 3, perIp: 20_000 };
 

@@ -1,6 +1,6 @@
 /**
- * Issue 13's targets, judged from one run's results: each one the ratio or the count the issue names, and
- * whether it is met. These replace issue 7's targets, whose two steady-load targets against `ws` sat below
+ * The bench's targets (README "Benchmarks", Targets), judged from one run's results: each one the ratio or
+ * the count the target names, and whether it is met. Steady-load targets against `ws` alone would sit below
  * the runtime's own floor: per-frame work is judged against bare Deno, per-event work is reported on its own
  * (the events workload). The machine is shared, so a verdict is one run's, never a test's assertion.
  */
@@ -146,7 +146,7 @@ function placesLeft(limit: string, places: TargetResults | undefined): Verdict {
   return { figure, goal: "0", measured, met: places.leaked === 0 };
 }
 
-/** Every target of issue 13, judged from this run's results. */
+/** Every target of README "Benchmarks", judged from this run's results. */
 export function targetVerdicts(results: AllResults): Verdict[] {
   return [
     heldFromOneAddress(results.service?.oneAddress),

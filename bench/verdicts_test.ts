@@ -31,7 +31,7 @@ const byFigure = (verdicts: Verdict[], words: string) => {
   return found;
 };
 
-Deno.test("targetVerdicts() judges every target of issue 13 from one run", () => {
+Deno.test('targetVerdicts() judges every target of README "Benchmarks" from one run', () => {
   const verdicts = targetVerdicts(fullRun());
   assert.equal(verdicts.length, 11);
   assert.deepEqual(verdicts.filter((v) => v.met !== true), []);

@@ -1,7 +1,7 @@
 /**
  * The `/demo` page: a sample JasaWeb client dashboard (projects, invoices) with the notification widget, a
  * demo-user switcher, and buttons that send each kind of domain event through the real signed webhook path.
- * Like the seeds' dashboard, it refreshes its data when a `project_update` (or `payment_update`) arrives.
+ * It refreshes its data when a `project_update` (or `payment_update`) arrives: README "Islands and the demo".
  */
 import { type ComponentChildren, h } from "preact";
 import { useEffect, useState } from "preact/hooks";

@@ -1,7 +1,8 @@
 /**
- * Admission control: whether a socket may open, decided before the upgrade (SPEC §5). A valid socket token,
- * then room under this isolate's MAX_CONNECTIONS, then a place under its user's and its address's limits
- * (lib/connection_places.ts). A refused socket is still upgraded, and learns why from its close code.
+ * Admission control: whether a socket may open, decided before the upgrade (README "Architecture",
+ * Admission). A valid socket token, then room under this isolate's MAX_CONNECTIONS, then a place under its
+ * user's and its address's limits (lib/connection_places.ts). A refused socket is still upgraded, and learns
+ * why from its close code.
  *
  * An admitted socket counts against MAX_CONNECTIONS from `admit` on: until `attach` (it opened) or `abandon`
  * (it closed before opening, or was still not open at its handshake's deadline) it is among the admitting,

@@ -1,6 +1,6 @@
 /**
- * The service's configuration: every environment variable of SPEC §2, parsed by one zod schema at start-up.
- * Production (`REALTIME_ENV=production`) requires its secrets; development generates them.
+ * The service's configuration: every environment variable of README "Configuration", parsed by one zod schema
+ * at start-up. Production (`REALTIME_ENV=production`) requires its secrets; development generates them.
  */
 import { z } from "zod";
 import { invalidProxyEntries } from "./client_ip.ts";

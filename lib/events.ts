@@ -18,7 +18,7 @@ function messageFrom<F extends "message" | "content", T extends Record<F, string
   return { message, data: rest as Record<string, unknown>, messageField: field };
 }
 
-/** Turns one domain event into the notifications it causes (SPEC §6). */
+/** Turns one domain event into the notifications it causes (README "POST /api/webhooks/events"). */
 export function draftsFor(event: DomainEvent): NotificationDraft[] {
   switch (event.type) {
     case "project.status_changed": {

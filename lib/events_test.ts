@@ -52,7 +52,7 @@ Deno.test("draftsFor() maps each domain event to its streams, types and sentence
   assert.equal(toAdmins.type, "user_message");
 });
 
-Deno.test("draftsFor() keeps each message once; notificationData() shows data as the seeds shape it", () => {
+Deno.test("draftsFor() keeps each message once; notificationData() puts the message back into data", () => {
   const shown = (draft: NotificationDraft) =>
     notificationData({ ...draft, id: "n1", seq: 1, createdAt: new Date(0).toISOString() });
   const project = {

@@ -1,7 +1,7 @@
 /**
- * The checks every client frame passes before the protocol sees it (SPEC §5): text, size, the socket's frame
- * rate, safe JSON, the envelope, a known type and its schema. Each inbound frame is counted in
- * `realtime_frames_total{direction="in"}` by what it turned out to be.
+ * The checks every client frame passes before the protocol sees it (README "Socket protocol"): text, size,
+ * the socket's frame rate, safe JSON, the envelope, a known type and its schema. Each inbound frame is
+ * counted in `realtime_frames_total{direction="in"}` by what it turned out to be.
  */
 import type { Metrics } from "./metrics.ts";
 import type { FrameRateLimiter } from "./rate_limit.ts";

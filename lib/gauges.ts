@@ -1,6 +1,6 @@
 /**
- * The seeds' `WebSocketMetrics`: this isolate's figures sampled on each heartbeat, and their sum across every
- * live isolate for the admin status, the panel and `/health`.
+ * `WebSocketMetrics` (README "GET /api/admin/websocket/status"): this isolate's figures sampled on each
+ * heartbeat, and their sum across every live isolate for the admin status, the panel and `/health`.
  */
 import type { Hub } from "./hub.ts";
 import type { IsolateDirectory, IsolateGauges, IsolateRecord } from "./isolates.ts";
@@ -38,7 +38,8 @@ export function createIsolateGauges(metrics: Metrics, hub: Hub, relay: Relay, no
   function sample(): IsolateGauges {
     const current = totalsOf(metrics.snapshot(), now());
     const seconds = Math.max((current.at - previous.at) / 1000, 0.001);
-    // Every frame in and out (SPEC's "frames per second"); errors are the `error` frames among them.
+    // Every frame in and out (README "GET /api/admin/websocket/status"); errors are the `error` frames among
+    // them.
     const frames = current.frames - previous.frames;
     const latencyCount = current.latencyCount - previous.latencyCount;
     const averageLatency = latencyCount
@@ -92,7 +93,7 @@ export function createIsolateGauges(metrics: Metrics, hub: Hub, relay: Relay, no
   };
 }
 
-/** Adds up isolate records into the seeds' WebSocketMetrics. */
+/** Adds up isolate records into one WebSocketMetrics. */
 export function sumGauges(records: IsolateRecord[], at: number): WebSocketMetrics {
   const byRole = { admin: 0, client: 0 };
   let messagesPerSecond = 0;

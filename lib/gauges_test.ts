@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { createIsolateGauges, sumGauges } from "./gauges.ts";
 import { createHub } from "./hub.ts";
-import type { IsolateGauges, IsolateRecord } from "./isolates.ts";
+import type { IsolateGauges } from "./isolates.ts";
 import { createLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { createNoRelay } from "./relay.ts";
+import { idleRecord } from "../tests/helpers/isolate_beat.ts";
 
 Deno.test("gauges.sample(): every frame in and out per second, error frames per frame, latency per delivery", () => {
   let clock = 1_000_000;
@@ -32,21 +33,8 @@ Deno.test("gauges.sample(): every frame in and out per second, error frames per 
 });
 
 Deno.test("sumGauges(): rates add up across isolates; latency is weighted by deliveries, not frames", () => {
-  const record = (id: string, gauges: Partial<IsolateGauges>): IsolateRecord => ({
-    isolateId: id,
-    startedAt: 0,
-    updatedAt: 0,
-    metrics: { counters: {}, histograms: {} },
-    gauges: {
-      connectionsByRole: { admin: 0, client: 1 },
-      messagesPerSecond: 0,
-      averageLatency: 0,
-      errorRate: 0,
-      relay: { name: "none", healthy: true },
-      memoryRss: 0,
-      ...gauges,
-    },
-  });
+  const record = (id: string, gauges: Partial<IsolateGauges>) =>
+    idleRecord(id, { connectionsByRole: { admin: 0, client: 1 }, ...gauges });
   const busy = record("a", { messagesPerSecond: 998, averageLatency: 5, deliveriesPerSecond: 1 });
   const quiet = record("b", {
     messagesPerSecond: 2,

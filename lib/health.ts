@@ -1,8 +1,9 @@
 /**
- * `/health`: the seeds' checks and thresholds on the figures of every live isolate, plus a real KV round trip
- * and the relay's own report. Any `fail` makes the service unhealthy (503), any `warn` degraded. A load
- * balancer pulls an unhealthy instance, and every instance sharing the KV reports the same figures: so what
- * one user's burst can move (the last second's latency, one slow KV answer) degrades, and only what lasts fails.
+ * `/health` (README "GET /health"): checks and thresholds on the figures of every live isolate, plus a real
+ * KV round trip and the relay's own report. Any `fail` makes the service unhealthy (503), any `warn`
+ * degraded. A load balancer pulls an unhealthy instance, and every instance sharing the KV reports the same
+ * figures: so what one user's burst can move (the last second's latency, one slow KV answer) degrades, and
+ * only what lasts fails.
  */
 import { LATENCY_WINDOW_BEATS, sumGauges } from "./gauges.ts";
 import type { WebSocketMetrics } from "./protocol.ts";
@@ -26,13 +27,13 @@ export interface HealthReport {
   checks: HealthCheck[];
 }
 
-/** The seeds' thresholds: latency in milliseconds, error rate as errors per frame. */
+/** The thresholds of README "GET /health": latency in milliseconds, error rate as errors per frame. */
 export const LATENCY_FAIL_MS = 50;
 export const ERROR_RATE_WARN = 0.01;
 export const KV_TIMEOUT_MS = 1000;
 
 /**
- * The seeds' three checks. `capacity` is where connection_count starts to warn (the seeds' 1000); `bySecond`
+ * The checks on the summed figures. `capacity` is where connection_count starts to warn; `bySecond`
  * is the service's delivery latency in each of the last seconds, oldest first (latencyBySecond).
  */
 export function metricChecks(m: WebSocketMetrics, capacity: number, bySecond: number[]): HealthCheck[] {
@@ -85,8 +86,8 @@ function median(values: number[]): number {
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /**
- * The seeds' latency check (fail at ≥ 50 ms), judged on a sustained window: it fails only when the median of
- * the last seconds' figures reaches the threshold, so a burst (one user's writes) shorter than half the window
+ * The latency check (fail at ≥ 50 ms), judged on a sustained window: it fails only when the median of the
+ * last seconds' figures reaches the threshold, so a burst (one user's writes) shorter than half the window
  * cannot make the service unhealthy; a slow last second alone warns (degraded, still 200).
  */
 export function latencyCheck(bySecond: number[]): HealthCheck {
@@ -153,7 +154,7 @@ export async function checkHealth(inputs: HealthInputs): Promise<HealthReport> {
     withTimeout(inputs.records(), KV_TIMEOUT_MS, "Reading isolate records").catch(() => []),
   ]);
   const metrics = sumGauges(records, inputs.now());
-  // The seeds warn at 1000 sockets, MAX_CONNECTIONS' default: capacity is one isolate's limit per live isolate.
+  // Capacity is one isolate's limit per live isolate: README "GET /health", MAX_CONNECTIONS × live isolates.
   const capacity = inputs.maxConnectionsPerIsolate * Math.max(records.length, 1);
   const checks = [...metricChecks(metrics, capacity, latencyBySecond(records)), kv, relayCheck(inputs.relay)];
   return {

@@ -10,7 +10,7 @@ import { withKvRetry } from "./kv.ts";
 export interface KvProbeOptions {
   /** Pause between round trips. */
   intervalMs?: number;
-  /** A round trip slower than this is slow (the seeds' 1 s). */
+  /** A round trip slower than this is slow (1 s by default: README "GET /health"). */
   timeoutMs?: number;
   /** Slow round trips in a row, or this many timeouts of waiting on one, before the check fails. */
   failAfter?: number;

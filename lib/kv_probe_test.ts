@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
 import { createKvProbe } from "./kv_probe.ts";
 
 const KEY = ["health_probes", "test"];
@@ -122,19 +123,28 @@ Deno.test("createKvProbe(): a real KV error fails at once, and a closed handle t
   }
 });
 
-Deno.test("createKvProbe().start() probes once at once, then in the background until stop()", async () => {
+Deno.test("createKvProbe().start() probes once at once, then once every interval until stop(), never after", async () => {
+  // The interval is a fake timer: the test says when it fires.
+  const timers = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
   const kv = await probedKv();
   const probe = createKvProbe(kv.kv, KEY, { intervalMs: 10 });
   try {
     await probe.start();
     assert.equal(kv.writes, 1);
     assert.equal(probe.check().status, "pass");
-    while (kv.writes < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const expected of [2, 3]) {
+      const release = kv.hold();
+      await timers.tickAsync(10);
+      assert.equal(kv.writes, expected, "a probe every interval");
+      release();
+      await probe.probe(); // joins the round trip in flight: no write of its own
+    }
+    await probe.stop();
+    await timers.tickAsync(100);
+    assert.equal(kv.writes, 3, "probes went on after stop()");
   } finally {
     await probe.stop();
+    timers.uninstall();
+    kv.kv.close();
   }
-  const written = kv.writes;
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.equal(kv.writes, written, "probes went on after stop()");
-  kv.kv.close();
 });

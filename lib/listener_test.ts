@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually } from "../tests/helpers/eventually.ts";
 import { httpAddress, keepListening } from "./listener.ts";
 import { createLogger } from "./log.ts";
 
@@ -63,7 +64,7 @@ Deno.test("keepListening() with firstBind: retry keeps trying, with back-off and
     maxBackoffMs: 20,
   });
   // Wait for the fifth failure in a row, then let go of the port.
-  while (lines.length < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+  await eventually(() => lines.length >= 5, 5000, "five failures to bind");
   taken.close();
   const listener = await pending;
   try {

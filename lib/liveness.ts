@@ -1,6 +1,7 @@
 /**
- * Socket liveness (SPEC §5): the server pings a socket after `HEARTBEAT_INTERVAL_MS` of silence, and closes
- * 1001 a socket from which nothing at all (no frame, no pong) arrived for exactly `CONNECTION_TIMEOUT_MS`.
+ * Socket liveness (README "Socket protocol", Liveness): the server pings a socket after
+ * `HEARTBEAT_INTERVAL_MS` of silence, and closes 1001 a socket from which nothing at all (no frame, no pong)
+ * arrived for exactly `CONNECTION_TIMEOUT_MS`.
  *
  * Deno's `idleTimeout` T (seconds) keeps one timer per socket: after T/2 of silence it pings, after T it closes
  * 1001, and every frame received, pongs included, starts it again. Script can neither send a ping (the op is

@@ -4,7 +4,10 @@
  */
 import type { NotificationView, StoredNotification } from "./notifications.ts";
 
-/** The notification's `data` as the seeds shape it: the stored message put back into its field, if it has one. */
+/**
+ * The notification's `data` as frames and API answers show it (README "Message size" under Configuration):
+ * the stored message put back into its field, if it has one.
+ */
 export function notificationData(n: StoredNotification): Record<string, unknown> {
   return n.messageField ? { ...n.data, [n.messageField]: n.message } : n.data;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import WebSocketNode from "ws";
 import { createOutbound } from "./outbound.ts";
+import { eventually } from "../tests/helpers/eventually.ts";
 import { scriptedSink } from "../tests/helpers/frame_sink.ts";
 
 const FULL = 1024 * 1024;
@@ -117,7 +118,11 @@ Deno.test("outbound on a real socket: whenBelow() waits for a paused client, in 
     assert.equal(drained.done, false, "woke while the client read nothing");
     client.resume();
     await outbound.whenBelow(0);
-    while (received.length < i) await tick(10);
+    await eventually(
+      () => received.length >= i,
+      10_000,
+      () => `all ${i} frames read (${received.length} so far)`,
+    );
     assert.deepEqual(received.map((r) => Number(r.split(":")[0])), Array.from({ length: i }, (_, n) => n));
     outbound.clear();
   } finally {

@@ -1,6 +1,6 @@
 /**
- * The Prometheus text exposition format (version 0.0.4) of a merged metrics snapshot: every family of SPEC §8a
- * with its `# HELP` and `# TYPE`, in a fixed order so scrapes diff cleanly.
+ * The Prometheus text exposition format (version 0.0.4) of a merged metrics snapshot: every family README
+ * "GET /metrics" lists, with its `# HELP` and `# TYPE`, in a fixed order so scrapes diff cleanly.
  */
 import { LATENCY_BUCKETS, type MetricsSnapshot } from "./metrics.ts";
 

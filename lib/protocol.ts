@@ -24,8 +24,8 @@ export type NotificationType = typeof NOTIFICATION_TYPES[number];
 export type SubscriptionType = NotificationType | "metrics";
 
 /**
- * A stored notification on the socket: the seeds' `{type, data, timestamp}` plus its position (`stream`,
- * `seq`: one up per stream, no gaps) and its human `title` and `message`. `timestamp` is ISO 8601.
+ * A stored notification on the socket (README "Socket protocol"): `{type, data, timestamp}` plus its position
+ * (`stream`, `seq`: one up per stream, no gaps) and its human `title` and `message`. `timestamp` is ISO 8601.
  */
 export interface NotificationFrame {
   type: NotificationType;
@@ -90,7 +90,10 @@ export type ErrorCode =
   | "unavailable"
   | "internal_error";
 
-/** The seeds' `WebSocketMetrics`, summed across every live isolate: the `metrics` frame's data. */
+/**
+ * `WebSocketMetrics` (README "GET /api/admin/websocket/status"), summed across every live isolate: the
+ * `metrics` frame's data.
+ */
 export interface WebSocketMetrics {
   totalConnections: number;
   activeConnections: number;

@@ -1,7 +1,8 @@
 /**
- * The frames a client may publish (SPEC §5), in one table: each is stored and delivered as the domain event it
- * names, exactly as if the platform had posted that event to the webhook (lib/events.ts turns it into
- * notifications). Who may send it: admins only, or anyone, where a client may only write to the support inbox.
+ * The frames a client may publish (README "Socket protocol"), in one table: each is stored and delivered as
+ * the domain event it names, exactly as if the platform had posted that event to the webhook (lib/events.ts
+ * turns it into notifications). Who may send it: admins only, or anyone, where a client may only write to the
+ * support inbox.
  */
 import type { z } from "zod";
 import type { Identity } from "./auth.ts";

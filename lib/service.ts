@@ -74,7 +74,7 @@ export interface Service {
   /** Marks everything currently in the user's streams read; returns how many were unread. */
   markAllRead(userId: string, role: Role): Promise<number>;
 
-  /** The seeds' `WebSocketMetrics`, across every live isolate. */
+  /** `WebSocketMetrics` (README "GET /api/admin/websocket/status"), across every live isolate. */
   status(): Promise<WebSocketMetrics>;
   /** The health report of `/health` and the status panel. */
   health(): Promise<HealthReport>;

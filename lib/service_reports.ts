@@ -1,7 +1,8 @@
 /**
- * What the service reports about itself, summed over every live isolate: the admin status (the seeds'
- * `WebSocketMetrics`), the health report of `/health` and the status panel, and the Prometheus text of
- * `/metrics`. Each isolate's figures come from its latest heartbeat record, this isolate's taken live.
+ * What the service reports about itself, summed over every live isolate: the admin status
+ * (`WebSocketMetrics`), the health report of `/health` and the status panel, and the Prometheus text of
+ * `/metrics` (README "Operations: admin API, health, metrics, logs"). Each isolate's figures come from its
+ * latest heartbeat record, this isolate's taken live.
  */
 import { checkHealth, type HealthReport } from "./health.ts";
 import { type createIsolateGauges, sumGauges } from "./gauges.ts";
@@ -29,7 +30,7 @@ export function createServiceReports(sources: ReportSources) {
   const liveRecords = () => gauges.liveRecords(isolates, isolateId);
 
   return {
-    /** The seeds' `WebSocketMetrics`, across every live isolate. */
+    /** `WebSocketMetrics` (README "GET /api/admin/websocket/status"), across every live isolate. */
     status(): Promise<WebSocketMetrics> {
       return gauges.status(isolates, isolateId);
     },

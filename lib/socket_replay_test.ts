@@ -4,6 +4,7 @@ import { createNotificationStore, type Positions, streamsOf } from "./notificati
 import { createOutbound, type FrameSink } from "./outbound.ts";
 import { replayInto, replayLowWater, type ReplayTarget } from "./socket_replay.ts";
 import { SCAN_PAGE } from "./stream_scan.ts";
+import { eventually } from "../tests/helpers/eventually.ts";
 import { scriptedSink } from "../tests/helpers/frame_sink.ts";
 
 /** Deno's write buffer for a socket takes this much (and the frame that crosses it) before frames queue. */
@@ -33,7 +34,8 @@ async function setUp(count: number) {
       stream: "all" as const,
       type: "system_announcement" as const,
       title: `n${i + j + 1}`,
-      // About 2 KB a frame, as in the amplification attack of issue 14.
+      // About 2 KB a frame, as in the resume amplification attack (SECURITY.md, "Exhaustion by one client
+      // account").
       message: "m".repeat(2000),
       data: {},
     })));
@@ -64,8 +66,8 @@ Deno.test("replayInto() waits for a stalled peer with at most the low-water mark
     const t = target(sink, bufferSize);
     const replay = replayInto(t, source, { all: 0 } as Positions, bufferSize);
     stop = () => (t.closed = true, t.outbound.clear(), replay);
-    await tick(50);
     const lowWater = replayLowWater(bufferSize);
+    await eventually(() => t.outbound.queued() === lowWater + 1, 10_000, "the replay to wait for the peer");
     // What a peer that reads nothing is made to hold: the runtime's buffer and the low-water mark, no more.
     assert.ok(
       sink.bufferedAmount <= RUNTIME_BUFFER + 4096,
@@ -74,7 +76,7 @@ Deno.test("replayInto() waits for a stalled peer with at most the low-water mark
     assert.ok(frames.length < 1000 - lowWater - 1);
     assert.equal(t.outbound.queued(), lowWater + 1);
     const stalledAt = frames.length;
-    await tick(50);
+    await tick(50); // a grace in which a replay that did not wait would go on sending
     assert.equal(frames.length, stalledAt);
     assert.ok(
       pagesRead() <= Math.ceil((stalledAt + lowWater + 1) / SCAN_PAGE) + 1,
@@ -100,7 +102,8 @@ Deno.test("replayInto() stops at once when its socket closes, reading no further
     const { sink } = scriptedSink();
     const t = target(sink, 1000);
     const replay = replayInto(t, source, {}, 1000);
-    await tick(50);
+    const stalled = replayLowWater(1000) + 1;
+    await eventually(() => t.outbound.queued() === stalled, 10_000, "the replay to wait for the peer");
     const pages = pagesRead();
     t.closed = true;
     sink.readyState = WebSocket.CLOSED;

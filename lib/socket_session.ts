@@ -1,8 +1,8 @@
 /**
- * One authenticated socket: the frame protocol of SPEC §5. Transport only: it reads and writes frames,
- * checks them against their schemas and the socket's limits, and calls the service for everything else.
- * It never parses a token itself; `auth` frames go to the injected verifier. Where it stands in a socket's
- * life (registered, welcomed, released, closed) is lib/socket_lifecycle.ts.
+ * One authenticated socket: the frame protocol of README "Socket protocol". Transport only: it reads and
+ * writes frames, checks them against their schemas and the socket's limits, and calls the service for
+ * everything else. It never parses a token itself; `auth` frames go to the injected verifier. Where it stands
+ * in a socket's life (registered, welcomed, released, closed) is lib/socket_lifecycle.ts.
  */
 import type { AdmittedSocket } from "./admission.ts";
 import type { SocketIdentity } from "./auth.ts";

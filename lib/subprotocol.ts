@@ -1,5 +1,5 @@
 /**
- * Reads the socket token from the handshake (SPEC §5): `realtime.v1, <token>` (the server selects
+ * Reads the socket token from the handshake (README "GET /ws"): `realtime.v1, <token>` (the server selects
  * `realtime.v1`), a lone `<token>` (echoed back, as browsers demand), or `?token=`. The header is split on
  * commas with or without spaces, as RFC 6455 allows; Deno's own option splits only on ", ".
  */

@@ -1,6 +1,7 @@
 /**
- * The admin API: the seeds' `WebSocketMetrics` across every isolate, every live connection, and a disconnect
- * that reaches whichever isolate holds the socket. Admin session only: 401 without one, 403 for a client.
+ * The admin API (README "Operations: admin API, health, metrics, logs"): `WebSocketMetrics` across every
+ * isolate, every live connection, and a disconnect that reaches whichever isolate holds the socket. Admin
+ * session only: 401 without one, 403 for a client.
  */
 import { Hono } from "hono";
 import { ApiError } from "../lib/api_error.ts";
@@ -11,7 +12,8 @@ export const adminRoutes = new Hono<AppEnv>()
   .use("/api/admin/*", requireAdmin())
   .get("/api/admin/websocket/status", async (c) => c.json(await c.get("service").status()))
   .get("/api/admin/websocket/connections", async (c) => {
-    // Records are the seeds' WebSocketConnectionDetails plus `isolateId`; they never hold a token.
+    // Records are `WebSocketConnectionDetails` plus `isolateId`, never a token: README
+    // "GET /api/admin/websocket/connections".
     return c.json(await c.get("service").connections());
   })
   .delete("/api/admin/websocket/connections/:id", async (c) => {

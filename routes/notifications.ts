@@ -9,7 +9,8 @@ import { apiRateLimit } from "../middleware/api_rate_limit.ts";
 
 const listQuery = z.object({
   unread: z.enum(["1", "true", "0", "false"]).optional(),
-  // Over 100 is taken as 100, as the contract says; anything that is not a positive integer is refused.
+  // Over 100 is taken as 100 (README "GET /api/notifications"); anything that is not a positive integer is
+  // refused.
   limit: z.string().regex(/^\d{1,6}$/, "must be a positive integer").transform(Number).pipe(z.number().min(1))
     .optional(),
   cursor: z.string().max(2000).optional(),

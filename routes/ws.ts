@@ -1,7 +1,7 @@
 /**
- * `GET /ws`: the handshake rules of SPEC §5. The token and the limits are checked before the upgrade;
- * a refused socket is still upgraded and then closed with its code, so clients learn why. What happens to
- * the socket from then on is lib/socket_lifecycle.ts.
+ * `GET /ws`: the handshake rules of README "GET /ws". The token and the limits are checked before the
+ * upgrade; a refused socket is still upgraded and then closed with its code, so clients learn why. What
+ * happens to the socket from then on is lib/socket_lifecycle.ts.
  */
 import { Hono } from "hono";
 import { ApiError } from "../lib/api_error.ts";

@@ -80,33 +80,40 @@ Deno.test("[admin api] authorisation, figures that match what the test did, and 
       assert.ok(!Number.isNaN(Date.parse(after.timestamp)));
     });
 
-    await t.step("connections: the seeds' WebSocketConnectionDetails, never a token", async () => {
-      const list = await eventually(async () => {
-        const res = await adminFetch(server, "/api/admin/websocket/connections");
-        assert.equal(res.status, 200);
-        const body = await res.json();
-        return opened.every((o) => body.some((c: { id: string }) => c.id === o.id)) ? body : undefined;
-      });
-      const text = JSON.stringify(list);
-      for (const o of opened) assert.ok(!text.includes(o.token), "no socket token in the list");
-      const row = list.find((c: { id: string }) => c.id === opened[0].id);
-      for (
-        const field of [
-          "id",
-          "userId",
-          "userName",
-          "userRole",
-          "clientIp",
-          "userAgent",
-          "connectedAt",
-          "lastActivity",
-          "messageCount",
-        ]
-      ) assert.ok(field in row, field);
-      assert.equal(row.userRole, "client");
-      assert.equal(row.clientIp, "127.0.0.1");
-      assert.ok(!Number.isNaN(Date.parse(row.connectedAt)));
-    });
+    await t.step(
+      "connections: the fields README's GET /api/admin/websocket/connections lists, never a token",
+      async () => {
+        const list = await eventually(
+          async () => {
+            const res = await adminFetch(server, "/api/admin/websocket/connections");
+            assert.equal(res.status, 200);
+            const body = await res.json();
+            return opened.every((o) => body.some((c: { id: string }) => c.id === o.id)) ? body : undefined;
+          },
+          5000,
+          "every opened socket in the list",
+        );
+        const text = JSON.stringify(list);
+        for (const o of opened) assert.ok(!text.includes(o.token), "no socket token in the list");
+        const row = list.find((c: { id: string }) => c.id === opened[0].id);
+        for (
+          const field of [
+            "id",
+            "userId",
+            "userName",
+            "userRole",
+            "clientIp",
+            "userAgent",
+            "connectedAt",
+            "lastActivity",
+            "messageCount",
+          ]
+        ) assert.ok(field in row, field);
+        assert.equal(row.userRole, "client");
+        assert.equal(row.clientIp, "127.0.0.1");
+        assert.ok(!Number.isNaN(Date.parse(row.connectedAt)));
+      },
+    );
 
     await t.step("DELETE closes that socket 4500 and answers 204; an unknown id is 404", async () => {
       const target = opened[1];
@@ -139,15 +146,19 @@ Deno.test("[admin api] two isolates sharing KV: status sums both, DELETE reaches
     sockets.push(onB.socket, (await openClient(a)).socket, (await openClient(b, "admin")).socket);
 
     await t.step("status asked of A counts B's sockets once B has beaten", async () => {
-      const status = await eventually(async () => {
-        const body = await (await adminFetch(a, "/api/admin/websocket/status")).json();
-        return body.activeConnections === 3 ? body : undefined;
-      });
+      const status = await eventually(
+        async () => {
+          const body = await (await adminFetch(a, "/api/admin/websocket/status")).json();
+          return body.activeConnections === 3 ? body : undefined;
+        },
+        5000,
+        "three connections counted across A and B",
+      );
       assert.deepEqual(status.connectionsByRole, { admin: 1, client: 2 });
     });
 
     await t.step("DELETE on A closes B's socket 4500", async () => {
-      await eventually(async () => ((await b.service.parts.registry.get(onB.id)) ? true : undefined));
+      await eventually(() => b.service.parts.registry.get(onB.id), 5000, "the record of B's socket");
       const res = await adminFetch(a, `/api/admin/websocket/connections/${onB.id}`, { method: "DELETE" });
       assert.equal(res.status, 204);
       assert.equal((await onB.socket.closed).code, 4500);

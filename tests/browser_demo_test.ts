@@ -1,7 +1,7 @@
 /**
  * The `/demo` dashboard in real Chromium as client-budi: paying an invoice starts the project that waited for
- * it, the log says what each webhook really answered, and the widget's toasts never cover the event buttons or
- * the dashboard (real clicks with toasts showing, and the elements' bounding boxes).
+ * it, the log says what each webhook really answered, and the widget's toasts never cover the event buttons
+ * or the dashboard (real clicks with toasts showing, and the elements' bounding boxes).
  */
 import assert from "node:assert/strict";
 import type { Locator, Page } from "playwright-core";
@@ -92,7 +92,7 @@ Deno.test({
             const kinds = await buttons.evaluateAll((all) =>
               all.map((b) => (b as HTMLElement).dataset.event!)
             );
-            // Every button by a real click (which fails if a toast intercepts it), the last one with toasts showing.
+            // Each button by a real click (it fails if a toast intercepts it), the last with toasts showing.
             for (const kind of [...kinds, kinds.at(-1)!]) {
               const [answer] = await Promise.all([
                 page.waitForResponse((r) => r.url().endsWith("/api/dev/events")),

@@ -1,11 +1,11 @@
 /**
  * Every page of the service in real Chromium, audited by axe-core against WCAG 2.0/2.1 A and AA (plus axe's
- * best practices: one `main` landmark, content inside landmarks, no empty table header): the landing page (dev
- * and production), the 404 page, the `/admin` 401 and 403 pages, the live status panel with a connection row
- * and events in its feed, and `/demo` with the widget open, an unread notification and a toast (in the light
- * and the dark colour scheme, which it has styles for). On the way: no page logs a console error other than its
- * own status line, no subresource (favicon included) fails, and the 403 page's dev sign-in turns a client into
- * an admin.
+ * best practices: one `main` landmark, content inside landmarks, no empty table header): the landing page
+ * (dev and production), the 404 page, the `/admin` 401 and 403 pages, the live status panel with a connection
+ * row and events in its feed, and `/demo` with the widget open, an unread notification and a toast (in the
+ * light and the dark colour scheme, which it has styles for). On the way: no page logs a console error other
+ * than its own status line, no subresource (favicon included) fails, and the 403 page's dev sign-in turns a
+ * client into an admin.
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";

@@ -1,27 +1,18 @@
 /**
- * lib/client/realtime_client.ts against the real server over real sockets: a stream of notifications across a server restart
- * (same port, same KV file) arrives complete, in order per stream, and once.
+ * lib/client/realtime_client.ts against the real server over real sockets: a stream of notifications across
+ * a server restart (same port, same KV file) arrives complete, in order per stream, and once.
  */
 import assert from "node:assert/strict";
 import { effect } from "@preact/signals";
 import { createRealtimeClient, type RealtimeClient } from "../lib/client/realtime_client.ts";
+import { eventually } from "./helpers/eventually.ts";
+import { pace } from "./helpers/pace.ts";
 import { randomUser, startTestServer, type TestServer } from "./helpers/server.ts";
 import { postEvent, projectChanged } from "./helpers/webhook.ts";
 
-function until(client: RealtimeClient, check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      clearInterval(poll);
-      reject(new Error(`Timed out waiting for ${what}; status ${client.status.value}`));
-    }, ms);
-    // Signals would do, but a short poll keeps the helper independent of what changes.
-    const poll = setInterval(() => {
-      if (!check()) return;
-      clearInterval(poll);
-      clearTimeout(timer);
-      resolve();
-    }, 10);
-  });
+/** Polls the client's state (signals would do, but a poll keeps this independent of what changes). */
+function until(client: RealtimeClient, check: () => boolean, what: string, ms = 10_000): Promise<boolean> {
+  return eventually(check, ms, () => `${what}; status ${client.status.value}`);
 }
 
 Deno.test("[client] a stream across a server restart: nothing lost, nothing doubled", async (t) => {
@@ -60,8 +51,9 @@ Deno.test("[client] a stream across a server restart: nothing lost, nothing doub
         }
       }
       await until(client, () => received.length >= total, `${total} notifications`);
-      // Give a late duplicate the chance to show up before counting.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Give a late duplicate the chance to show up before counting: the absence of a frame is no event to
+      // await, so a grace of real time it is.
+      await pace(200);
       // Live ones may overtake the replay right after the reconnect; what counts is each seq exactly once.
       assert.equal(received.length, total);
       assert.deepEqual(received.toSorted((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1));

@@ -1,7 +1,7 @@
 /**
- * Connection limits at scale on the real service process with two workers (two isolates on one KV file), every
- * protection on: thousands of users behind one address, close storms, and no place left taken afterwards.
- * The test reads the places from the same KV file, as any isolate would.
+ * Connection limits at scale on the real service process with two workers (two isolates on one KV file),
+ * every protection on: thousands of users behind one address, close storms, and no place left taken
+ * afterwards. The test reads the places from the same KV file, as any isolate would.
  */
 import assert from "node:assert/strict";
 import { openKv } from "../lib/kv.ts";

@@ -1,7 +1,7 @@
 /**
- * The per-IP limit under a burst of handshakes from one address, on one service and on two services (isolates)
- * sharing one KV file: exact, with no 5xx, 1011 or 1013, and every place free again once the sockets close.
- * (Close storms and thousands of sockets on the real process with two workers:
+ * The per-IP limit under a burst of handshakes from one address, on one service and on two services
+ * (isolates) sharing one KV file: exact, with no 5xx, 1011 or 1013, and every place free again once the
+ * sockets close. (Close storms and thousands of sockets on the real process with two workers:
  * connection_limits_parallel_test.ts.)
  */
 import assert from "node:assert/strict";

@@ -3,8 +3,9 @@
  * as 127.0.0.1, [::1] and localhost alike, and ended at once with one line when its port is taken.
  */
 import assert from "node:assert/strict";
-import WebSocketNode from "ws";
+import { eventually } from "./helpers/eventually.ts";
 import { hasIpv6Loopback, listeningAddresses } from "./helpers/listening.ts";
+import { nodeSocket } from "./helpers/node_socket.ts";
 import {
   type CapturedProcess,
   freePort,
@@ -39,33 +40,15 @@ async function ended(pid: number): Promise<boolean> {
   return stat === undefined || stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
 }
 
-/** Opens a socket with `origin` and resolves with its first frame's type, or the HTTP status it was refused. */
-function openWithOrigin(wsUrl: string, token: string, origin: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocketNode(wsUrl, ["realtime.v1", token], { origin });
-    const timer = setTimeout(() => {
-      ws.terminate();
-      reject(new Error(`No answer from ${wsUrl} with Origin ${origin}`));
-    }, 10_000);
-    const done = (result: string) => {
-      clearTimeout(timer);
-      ws.once("close", () => resolve(result));
-      ws.close();
-    };
-    ws.once("message", (data) => done(JSON.parse(String(data)).type));
-    ws.once("unexpected-response", (_req, res) => {
-      clearTimeout(timer);
-      resolve(`HTTP ${res.statusCode}`);
-      res.resume();
-      ws.removeAllListeners("error");
-      ws.on("error", () => {}); // terminate() reports the aborted handshake as an error
-      ws.terminate();
-    });
-    ws.once("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
+/** Opens a socket with `origin`; resolves with its first frame's type, or the HTTP status that refused it. */
+async function openWithOrigin(wsUrl: string, token: string, origin: string): Promise<string> {
+  const socket = nodeSocket(wsUrl, ["realtime.v1", token], { origin, handshakeTimeout: 10_000 });
+  try {
+    const status = await socket.handshake;
+    return status === 101 ? (await socket.first(() => true, 10_000)).type : `HTTP ${status}`;
+  } finally {
+    await socket.close();
+  }
 }
 
 Deno.test("[dev] deno task dev listens on loopback only; sockets from 127.0.0.1, [::1] and localhost pages open", async (t) => {
@@ -124,11 +107,7 @@ Deno.test("[dev] deno task dev listens on loopback only; sockets from 127.0.0.1,
       assert.equal(watcher.length, 1, "the dev task runs one watched child");
       const status = await dev!.stop("SIGTERM", 10_000);
       assert.equal(status.code, 0, dev!.output());
-      const deadline = Date.now() + 10_000;
-      while (!await ended(watcher[0])) {
-        assert.ok(Date.now() < deadline, "the file watcher outlived the task");
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await eventually(() => ended(watcher[0]), 10_000, "the file watcher to end with the task");
     });
   } finally {
     await dev?.stop("SIGKILL");

@@ -114,7 +114,7 @@ Deno.test("[metrics] two isolates sharing KV: one scrape covers both", async () 
 });
 
 Deno.test("[health] shape, degraded at capacity, unhealthy (503) when KV fails", async (t) => {
-  await t.step("healthy: the seeds' shape with kv and relay checks", async () => {
+  await t.step("healthy: the shape README's GET /health documents, with kv and relay checks", async () => {
     const server = await startTestServer();
     try {
       const res = await fetch(`${server.url}/health`);

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { deliveryKey } from "../lib/keys.ts";
+import { eventually } from "./helpers/eventually.ts";
 import { randomUser, startTestServer } from "./helpers/server.ts";
 import { connectWelcomed } from "./helpers/socket.ts";
 import { announcement, postEvent, projectChanged } from "./helpers/webhook.ts";
@@ -58,7 +60,8 @@ Deno.test("[resume] a resume racing with live frames yields each notification on
     const sending = (async () => {
       for (let i = 10; i < 40; i++) await postEvent(server.url, projectChanged(user.userId, step(i)));
     })();
-    await new Promise((r) => setTimeout(r, 20));
+    // The resume starts once live frames are flowing, so that the replay races with them.
+    await socket.next((f) => f.type === "project_update" && f.seq === 11);
     socket.send({ type: "resume", data: { positions: { [stream]: 0, all: 0 } } });
     await sending;
     await socket.collect("project_update", 40);
@@ -209,10 +212,14 @@ Deno.test("[api] notifications: pages, unread, read state per user, 404 for othe
       assert.equal(inbox.data.fromUserName, alice.name);
       assert.equal(inbox.id, sent.data.id);
       adminSocket.send({ type: "ack", data: { ids: [inbox.id] } });
-      adminSocket.send({ type: "ping", id: "sync" });
-      await adminSocket.next("pong");
-      const delivered = await server.kv.get(["deliveries", admin.userId, inbox.id!]);
-      assert.ok(delivered.value);
+      // A socket's frames are handled concurrently and an ack is not answered: no frame tells when its write
+      // has landed, so the stored state is what the test waits for.
+      const delivered = await eventually(
+        async () => (await server.kv.get(deliveryKey(admin.userId, inbox.id!))).value,
+        5000,
+        "the ack's delivery record",
+      );
+      assert.ok(delivered);
       await socket.close();
       await adminSocket.close();
     });

@@ -3,26 +3,17 @@
  * and CORS; a refused origin is logged at warn naming it, and counted.
  */
 import assert from "node:assert/strict";
-import WebSocketNode from "ws";
 import { createLogger } from "../lib/log.ts";
 import { counterTotal } from "../lib/metrics.ts";
+import { nodeSocket, type NodeSocketOptions } from "./helpers/node_socket.ts";
 import { randomUser, startTestServer, type TestServer } from "./helpers/server.ts";
 
 /** Opens a `ws` socket with these headers; resolves with the HTTP status of the handshake (101 when open). */
-function handshake(server: TestServer, token: string, options: WebSocketNode.ClientOptions): Promise<number> {
-  const ws = new WebSocketNode(server.wsUrl, ["realtime.v1", token], options);
-  ws.on("error", () => {}); // a refused handshake is reported as an error too
-  return new Promise((resolve) => {
-    ws.once("open", () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once("unexpected-response", (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-      ws.terminate();
-    });
-  });
+async function handshake(server: TestServer, token: string, options: NodeSocketOptions): Promise<number> {
+  const socket = nodeSocket(server.wsUrl, ["realtime.v1", token], options);
+  const status = await socket.handshake;
+  await socket.close();
+  return status;
 }
 
 Deno.test("[origins] the service's own origin is allowed beside ALLOWED_ORIGINS; others are refused, logged and counted", async (t) => {

@@ -1,7 +1,7 @@
 /**
  * `/metrics` against the real Prometheus tools: `promtool check metrics` finds nothing to lint, and a real
- * Prometheus server, holding METRICS_TOKEN as its scrape credentials, scrapes the service and sees the sockets
- * the test opened.
+ * Prometheus server, holding METRICS_TOKEN as its scrape credentials, scrapes the service and sees the
+ * sockets the test opened.
  */
 import assert from "node:assert/strict";
 import { eventually } from "./helpers/eventually.ts";

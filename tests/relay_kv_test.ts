@@ -4,6 +4,7 @@ import { createLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import type { RelayEvent } from "../lib/relay.ts";
 import { createKvRelay } from "../lib/relay_kv.ts";
+import { eventually } from "./helpers/eventually.ts";
 import { assertTwoProcessRelay } from "./helpers/fanout.ts";
 import { randomUser, startTestServer } from "./helpers/server.ts";
 import { connectWelcomed } from "./helpers/socket.ts";
@@ -61,10 +62,7 @@ Deno.test("[relay kv] in-process isolates: an admin disconnect on one closes 450
     const { socket, welcome } = await connectWelcomed(b.wsUrl, await b.socketToken(randomUser()));
     const id = String(welcome.data.connectionId);
     // The record is written as the socket opens; wait until isolate A can see it.
-    for (let i = 0; !(await a.service.parts.registry.get(id)); i++) {
-      assert.ok(i < 100, "connection record never appeared");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await eventually(() => a.service.parts.registry.get(id), 5000, "the connection record on A");
     assert.equal(a.service.parts.hub.get(id), undefined);
     assert.equal(await a.service.disconnect(id), true);
     assert.deepEqual(await socket.closed, { code: 4500, reason: "Disconnected by administrator" });

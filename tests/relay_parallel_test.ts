@@ -9,19 +9,12 @@ import {
   type OpenedSocket,
   openSpread,
 } from "./helpers/fanout.ts";
+import { eventually } from "./helpers/eventually.ts";
 import { startServiceProcess } from "./helpers/process.ts";
 import { randomUser } from "./helpers/server.ts";
 
-/** Polls KV until `read` returns a value (the workers write their records on their own schedule). */
-async function eventually<T>(read: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await withKvRetry(read);
-    if (value !== undefined) return value;
-    assert.ok(Date.now() < deadline, `Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** How long the workers, writing their records on their own schedule, may take to show in KV. */
+const WORKERS_WRITE_MS = 20_000;
 
 Deno.test("[parallel] deno task start with 2 workers (RELAY=broadcast): sockets on both workers get each notification once, in order", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "relay_parallel_" });
@@ -36,11 +29,16 @@ Deno.test("[parallel] deno task start with 2 workers (RELAY=broadcast): sockets 
   const sockets: OpenedSocket[] = [];
   try {
     await t.step("both workers are up and beating", async () => {
-      await eventually(async () => {
-        const live = [];
-        for await (const e of kv.list<IsolateRecord>({ prefix: isolatesPrefix() })) live.push(e.value);
-        return live.filter((r) => Date.now() - r.updatedAt < 5000).length >= 2 ? true : undefined;
-      }, "two live isolates");
+      await eventually(
+        () =>
+          withKvRetry(async () => {
+            const live = [];
+            for await (const e of kv.list<IsolateRecord>({ prefix: isolatesPrefix() })) live.push(e.value);
+            return live.filter((r) => Date.now() - r.updatedAt < 5000).length >= 2;
+          }),
+        WORKERS_WRITE_MS,
+        "two live isolates",
+      );
     });
 
     await t.step(
@@ -48,12 +46,17 @@ Deno.test("[parallel] deno task start with 2 workers (RELAY=broadcast): sockets 
       async () => {
         const users = Array.from({ length: 10 }, () => randomUser());
         sockets.push(...await openSpread([service], users, 2));
-        const isolates = await eventually(async () => {
-          const records = await Promise.all(
-            sockets.map((s) => kv.get<ConnectionRecord>(connectionKey(s.connectionId))),
-          );
-          return records.every((r) => r.value) ? new Set(records.map((r) => r.value!.isolateId)) : undefined;
-        }, "every socket's record");
+        const isolates = await eventually(
+          () =>
+            withKvRetry(async () => {
+              const records = await Promise.all(
+                sockets.map((s) => kv.get<ConnectionRecord>(connectionKey(s.connectionId))),
+              );
+              return records.every((r) => r.value) && new Set(records.map((r) => r.value!.isolateId));
+            }),
+          WORKERS_WRITE_MS,
+          "every socket's record",
+        );
         assert.equal(isolates.size, 2, "all sockets sat on one worker");
       },
     );

@@ -3,20 +3,15 @@ import { createLogger } from "../lib/log.ts";
 import { counterTotal, createMetrics } from "../lib/metrics.ts";
 import { createRedisRelay } from "../lib/relay_redis.ts";
 import { assertOnceInOrder, seqsOf } from "./helpers/delivery.ts";
+import { eventually } from "./helpers/eventually.ts";
 import { assertTwoProcessRelay } from "./helpers/fanout.ts";
 import { ignoreRedisTests, startRedis } from "./helpers/redis.ts";
 import { randomUser, startTestServer } from "./helpers/server.ts";
 import { connectWelcomed } from "./helpers/socket.ts";
 import { postEvent, projectChanged } from "./helpers/webhook.ts";
 
-/** Resolves once `check()` holds, polling (a relay's connection state cannot be awaited). */
-async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `Timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** How long a relay may take to notice Redis come or go (its connection state cannot be awaited). */
+const RELAY_NOTICES_MS = 15_000;
 
 Deno.test({
   name:
@@ -60,7 +55,8 @@ Deno.test({
       await t.step("healthy: an event accepted by A reaches the socket on B", async () => {
         await eventually(
           () => a.service.parts.relay.health().healthy && b.service.parts.relay.health().healthy,
-          "connected",
+          RELAY_NOTICES_MS,
+          "both relays connected",
         );
         await post("in_progress");
         await socket.collect((f) => f.stream === stream && f.seq === 1, 1);
@@ -69,19 +65,16 @@ Deno.test({
       await t.step("an admin disconnect on A closes 4500 a socket held by B", async () => {
         const other = await connectWelcomed(b.wsUrl, await b.socketToken(randomUser()));
         const id = String(other.welcome.data.connectionId);
-        await eventually(
-          async () => (await a.service.parts.registry.get(id)) !== null,
-          "the record is visible",
-        );
+        await eventually(() => a.service.parts.registry.get(id), RELAY_NOTICES_MS, "the record visible on A");
         assert.equal(await a.service.disconnect(id), true);
         assert.deepEqual(await other.socket.closed, { code: 4500, reason: "Disconnected by administrator" });
       });
 
       await t.step("Redis stops: both relays turn unhealthy with a detail and count errors", async () => {
         await redis.stop();
-        await eventually(() => !b.service.parts.relay.health().healthy, "B notices");
+        await eventually(() => !b.service.parts.relay.health().healthy, RELAY_NOTICES_MS, "B to notice");
         await post("review"); // A publishes into the void: the failure is counted, the webhook still succeeds
-        await eventually(() => !a.service.parts.relay.health().healthy, "A notices");
+        await eventually(() => !a.service.parts.relay.health().healthy, RELAY_NOTICES_MS, "A to notice");
         const health = a.service.parts.relay.health();
         assert.equal(health.name, "redis");
         assert.match(health.detail ?? "", /publisher/);
@@ -96,7 +89,8 @@ Deno.test({
         await redis.start();
         await eventually(
           () => a.service.parts.relay.health().healthy && b.service.parts.relay.health().healthy,
-          "both relays are healthy again",
+          RELAY_NOTICES_MS,
+          "both relays healthy again",
         );
         assert.ok(lines.some((l) => JSON.parse(l).msg === "Relay recovered"), "the recovery is logged");
       });

@@ -35,7 +35,7 @@ function logLines(p: ServiceProcess, msg: string): Record<string, unknown>[] {
 
 /** The first log line with this message prefix, once the process has written it. */
 function firstLogLine(p: ServiceProcess, msg: string): Promise<Record<string, unknown>> {
-  return eventually(() => Promise.resolve(logLines(p, msg)[0]), 10_000, `"${msg}" in the log`);
+  return eventually(() => logLines(p, msg)[0], 10_000, `"${msg}" in the log`);
 }
 
 async function storeIdOf(kvPath: string): Promise<string> {
@@ -65,7 +65,7 @@ async function startAll(
     kvPaths.map((kvPath) => startServiceProcess({ kvPath, env }).then((p) => (processes.push(p), p))),
   );
   await eventually(
-    async () => (await Promise.all(started.map(health))).every((h) => h.relay.status === "pass") || undefined,
+    async () => (await Promise.all(started.map(health))).every((h) => h.relay.status === "pass"),
     15_000,
     "every relay connected",
   );
@@ -97,8 +97,8 @@ Deno.test({
           assert.equal(line.level, "error");
           assert.equal(line.storeId, storeB);
           assert.equal(line.peerStoreId, storeA);
-          // A's own notifications (user stream seq 1 and 2 in A's store) never reach B's socket: a ping answered
-          // after them shows nothing else arrived.
+          // A's own notifications (user stream seq 1 and 2 in A's store) never reach B's socket: a ping
+          // answered after them shows nothing else arrived.
           onB.socket.send({ type: "ping", id: "after" });
           await onB.socket.next("pong");
           assert.deepEqual(onB.socket.frames.map((f) => f.type), ["welcome", "system_announcement", "pong"]);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import WebSocketNode from "ws";
+import { nodeSocket } from "./helpers/node_socket.ts";
 import { randomUser, startTestServer } from "./helpers/server.ts";
 import { openSocket } from "./helpers/socket.ts";
 
@@ -38,16 +38,11 @@ Deno.test("[ws] handshake: three ways to present a token, subprotocol rules, ori
 
     await t.step("Node ws client sends the protocols with no space after the comma", async () => {
       const token = await server.socketToken(user);
-      const ws = new WebSocketNode(server.wsUrl, ["realtime.v1", token]);
-      const first = await new Promise<string>((resolve, reject) => {
-        ws.once("message", (data) => resolve(String(data)));
-        ws.once("error", reject);
-      });
-      assert.equal(ws.protocol, "realtime.v1");
-      assert.equal(JSON.parse(first).type, "welcome");
-      const closed = new Promise((resolve) => ws.once("close", resolve));
-      ws.close();
-      await closed;
+      const socket = nodeSocket(server.wsUrl, ["realtime.v1", token]);
+      const first = await socket.first(() => true);
+      assert.equal(socket.ws.protocol, "realtime.v1");
+      assert.equal(first.type, "welcome");
+      await socket.close();
     });
 
     await t.step("a bad token closes 1008 Invalid authentication", async () => {
@@ -74,16 +69,9 @@ Deno.test("[ws] handshake: three ways to present a token, subprotocol rules, ori
 
     await t.step("403 origin_not_allowed before the upgrade", async () => {
       const token = await server.socketToken(user);
-      const ws = new WebSocketNode(server.wsUrl, ["realtime.v1", token], { origin: "https://evil.example" });
-      const status = await new Promise<number>((resolve) => {
-        ws.once("unexpected-response", (_req, res) => {
-          resolve(res.statusCode ?? 0);
-          res.resume();
-        });
-      });
-      assert.equal(status, 403);
-      ws.on("error", () => {}); // terminate() reports the aborted handshake as an error
-      ws.terminate();
+      const socket = nodeSocket(server.wsUrl, ["realtime.v1", token], { origin: "https://evil.example" });
+      assert.equal(await socket.handshake, 403);
+      await socket.close();
     });
   } finally {
     await server.close();

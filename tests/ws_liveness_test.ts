@@ -1,20 +1,40 @@
 import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
 import WebSocketNode from "ws";
-import { randomUser, startTestServer } from "./helpers/server.ts";
+import { nodeSocket } from "./helpers/node_socket.ts";
+import { pace } from "./helpers/pace.ts";
+import { randomUser, startTestServer, type TestServer } from "./helpers/server.ts";
 import { connectWelcomed } from "./helpers/socket.ts";
 import { counterTotal } from "../lib/metrics.ts";
 import type { NotificationDraft } from "../lib/notifications.ts";
 
-function nodeSocket(url: string, token: string, options: WebSocketNode.ClientOptions = {}) {
-  const ws = new WebSocketNode(url, ["realtime.v1", token], options);
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.once("close", (code, reason) => resolve({ code, reason: String(reason) }))
-  );
-  const opened = new Promise<void>((resolve, reject) => {
-    ws.once("open", () => resolve());
-    ws.once("error", reject);
-  });
-  return { ws, closed, opened };
+/**
+ * A server on the test's clock whose once-a-second loops (the token expiry sweep among them) run only when
+ * the test calls `sweep()`: fake `setInterval`, real sockets and KV.
+ */
+async function serverOnTestClock(env: Record<string, string>) {
+  const timers = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
+  const clock = { at: Date.UTC(2026, 10, 1) };
+  let server: TestServer;
+  try {
+    server = await startTestServer({ env, now: () => clock.at });
+  } catch (error) {
+    timers.uninstall();
+    throw error;
+  }
+  return {
+    server,
+    clock,
+    /** Runs each once-a-second loop once, at `clock.at`. */
+    sweep: () => timers.tickAsync(1000),
+    async close() {
+      try {
+        await server.close();
+      } finally {
+        timers.uninstall();
+      }
+    },
+  };
 }
 
 const HEARTBEAT_MS = 1000;
@@ -26,8 +46,10 @@ Deno.test("[ws] liveness: pings every heartbeat of silence, closes 1001 at exact
   });
   try {
     // Both sockets are silent (they send no frame); one answers pings (ws does so by itself), one does not.
-    const answering = nodeSocket(server.wsUrl, await server.socketToken(randomUser()));
-    const mute = nodeSocket(server.wsUrl, await server.socketToken(randomUser()), { autoPong: false });
+    const answering = nodeSocket(server.wsUrl, ["realtime.v1", await server.socketToken(randomUser())]);
+    const mute = nodeSocket(server.wsUrl, ["realtime.v1", await server.socketToken(randomUser())], {
+      autoPong: false,
+    });
     await Promise.all([answering.opened, mute.opened]);
     const openedAt = performance.now();
     const pingsAt = (ws: WebSocketNode) => {
@@ -57,9 +79,11 @@ Deno.test("[ws] liveness: pings every heartbeat of silence, closes 1001 at exact
     await t.step(
       "a silent socket that answers pings stays open past the timeout, pinged every heartbeat",
       async () => {
+        // Real time on real sockets: the pings and the timeout are Deno's own timer's (lib/liveness.ts),
+        // which no clock of ours drives.
         const until = TIMEOUT_MS + 1500;
         const left = until - (performance.now() - openedAt);
-        if (left > 0) await new Promise((r) => setTimeout(r, left));
+        if (left > 0) await pace(left);
         assert.equal(answering.ws.readyState, WebSocketNode.OPEN);
         // Deno alone would ping at half the timeout (2 s here); every heartbeat of silence gives 4 or more.
         assert.ok(answeringPings.length >= 4, `pings at ${answeringPings.map(Math.round)} ms`);
@@ -69,46 +93,53 @@ Deno.test("[ws] liveness: pings every heartbeat of silence, closes 1001 at exact
           gaps.filter((gap) => gap < TIMEOUT_MS / 2 - 200).length >= gaps.length - 1,
           `gaps ${gaps.map(Math.round)} ms: about a heartbeat each`,
         );
-        answering.ws.close();
-        await answering.closed;
+        await answering.close();
       },
     );
   } finally {
     await server.close();
   }
 
-  await t.step("a token that reaches exp without a refresh closes 1008 Token expired", async () => {
-    const short = await startTestServer({ env: { TOKEN_TTL_SECONDS: "2" } });
-    try {
-      const { socket } = await connectWelcomed(short.wsUrl, await short.socketToken(randomUser()));
-      const started = Date.now();
-      assert.deepEqual(await socket.closed, { code: 1008, reason: "Token expired" });
-      assert.ok(Date.now() - started < 2000 + 5000);
-    } finally {
-      await short.close();
-    }
-  });
+  await t.step(
+    "a token open until its exp closes 1008 Token expired at the first sweep from exp on",
+    async () => {
+      const { server: short, clock, sweep, close } = await serverOnTestClock({ TOKEN_TTL_SECONDS: "2" });
+      try {
+        const { socket } = await connectWelcomed(short.wsUrl, await short.socketToken(randomUser())); // exp: +2 s
+        clock.at += 1999;
+        await sweep();
+        socket.send({ type: "ping", id: "before-exp" });
+        assert.equal((await socket.next("pong")).data.replyTo, "before-exp");
+        clock.at += 1;
+        const swept = Date.now();
+        await sweep();
+        assert.deepEqual(await socket.closed, { code: 1008, reason: "Token expired" });
+        assert.ok(Date.now() - swept < 5000);
+      } finally {
+        await close();
+      }
+    },
+  );
 
   await t.step("an auth refresh keeps the socket past the first token's exp", async () => {
     // The service's clock is the test's: `exp` is counted in whole seconds, so on the wall clock a 2 s token
     // can have little more than 1 s left, and this step raced it on a loaded machine.
-    let clock = Date.UTC(2026, 10, 1);
-    const short = await startTestServer({ env: { TOKEN_TTL_SECONDS: "2" }, now: () => clock });
+    const { server: short, clock, sweep, close } = await serverOnTestClock({ TOKEN_TTL_SECONDS: "2" });
     try {
       const user = randomUser();
       const { socket } = await connectWelcomed(short.wsUrl, await short.socketToken(user)); // exp: +2 s
-      clock += 1000;
+      clock.at += 1000;
       socket.send({ type: "auth", data: { token: await short.socketToken(user) } }); // exp: +3 s
       await socket.next("auth_ok");
-      clock += 1500; // past the first token's exp, before the second's
-      // The expiry sweep runs every second of real time: let one pass with the clock there.
-      await new Promise((r) => setTimeout(r, 1200));
+      clock.at += 1500; // past the first token's exp, before the second's
+      await sweep();
       socket.send({ type: "ping", id: "still-here" });
       assert.equal((await socket.next("pong")).data.replyTo, "still-here");
-      clock += 1000; // past the second token's exp: the same sweep now closes it
+      clock.at += 1000; // past the second token's exp: the next sweep closes it
+      await sweep();
       assert.deepEqual(await socket.closed, { code: 1008, reason: "Token expired" });
     } finally {
-      await short.close();
+      await close();
     }
   });
 });
@@ -116,10 +147,9 @@ Deno.test("[ws] liveness: pings every heartbeat of silence, closes 1001 at exact
 Deno.test("[ws] a socket that stops reading is closed 4008 Slow consumer; others keep receiving", async () => {
   const server = await startTestServer({ env: { BUFFER_SIZE: "50", RATE_LIMIT_PER_IP: "0" } });
   try {
-    const slow = nodeSocket(server.wsUrl, await server.socketToken(randomUser()));
-    await slow.opened;
+    const slow = nodeSocket(server.wsUrl, ["realtime.v1", await server.socketToken(randomUser())]);
+    await slow.first((f) => f.type === "welcome");
     const reader = await connectWelcomed(server.wsUrl, await server.socketToken(randomUser()));
-    await new Promise((r) => setTimeout(r, 100));
     slow.ws.pause();
     const text = "x".repeat(2000);
     const draft: NotificationDraft = {
@@ -131,8 +161,8 @@ Deno.test("[ws] a socket that stops reading is closed 4008 Slow consumer; others
     };
     // Bursts of half the buffer, the next one only once the reader has had the last: the reader is a prompt
     // consumer by construction, however loaded the machine, and only the paused socket piles frames up (once
-    // its kernel buffers are full). Bursts of twice the buffer, sent in one macrotask, made a prompt reader in
-    // this same process a slow consumer too whenever the kernel's socket buffers were small.
+    // its kernel buffers are full). Bursts of twice the buffer, sent in one macrotask, made a prompt reader
+    // in this same process a slow consumer too whenever the kernel's socket buffers were small.
     const burst = 25;
     const slowClosed = () =>
       counterTotal(server.service.metrics.snapshot(), "realtime_slow_consumers_total") > 0;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUser, startTestServer } from "./helpers/server.ts";
+import { eventually } from "./helpers/eventually.ts";
 import { connectWelcomed, openSocket } from "./helpers/socket.ts";
 
 Deno.test("[ws] frame protocol: ping, subscribe, auth refresh, role rules", async (t) => {
@@ -202,16 +203,22 @@ Deno.test("[ws] limits: per user, per IP, per isolate", async (t) => {
       const b = await connectWelcomed(server.wsUrl, await server.socketToken(user));
       await a.socket.close();
       // The release is written to KV after the close event; wait for it to land.
-      for (let i = 0; i < 50 && (await server.service.parts.registry.list()).length > 1; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await eventually(
+        async () => (await server.service.parts.registry.list()).length <= 1,
+        5000,
+        "the closed socket's record to go",
+      );
       const c = await connectWelcomed(server.wsUrl, await server.socketToken(user));
       await b.socket.close();
       await c.socket.close();
     });
 
     await t.step("a fourth socket from one IP closes 1008", async () => {
-      await waitForNoConnections(server.service.parts.registry);
+      await eventually(
+        async () => (await server.service.parts.registry.list()).length === 0,
+        5000,
+        "every socket's record to go",
+      );
       const sockets = [];
       for (let i = 0; i < 3; i++) {
         sockets.push(await connectWelcomed(server.wsUrl, await server.socketToken(randomUser())));
@@ -247,9 +254,3 @@ Deno.test("[ws] limits: per user, per IP, per isolate", async (t) => {
     }
   });
 });
-
-async function waitForNoConnections(registry: { list(): Promise<unknown[]> }) {
-  for (let i = 0; i < 100 && (await registry.list()).length > 0; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -1,12 +1,14 @@
 /**
- * Client addresses behind a trusted proxy: spellings of one IPv6 address, addresses of one /64 and IPv4-mapped
- * IPv6 all count against one per-IP limit; an oversized or unparsable forwarded address is a 400 before the
- * upgrade, never a 5xx, and takes no place.
+ * Client addresses behind a trusted proxy: spellings of one IPv6 address, addresses of one /64 and
+ * IPv4-mapped IPv6 all count against one per-IP limit; an oversized or unparsable forwarded address is a 400
+ * before the upgrade, never a 5xx, and takes no place.
  */
 import assert from "node:assert/strict";
 import { randomUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { connectWelcomed } from "../helpers/socket.ts";
-import { connectMany, type NodeSocket, nodeSocket, rawTcp, upgradeRequest, waitUntil } from "./helpers.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { connectMany, type NodeSocket, nodeSocket } from "../helpers/node_socket.ts";
+import { rawTcp, upgradeRequest } from "../helpers/raw_tcp.ts";
 
 const LIMIT_CLOSE = { code: 1008, reason: "Connection limit exceeded" };
 
@@ -21,7 +23,7 @@ async function connectFrom(server: TestServer, forwardedFor: string) {
 }
 
 async function closeAll(sockets: NodeSocket[]) {
-  await Promise.all(sockets.map((s) => (s.ws.close(), s.closed)));
+  await Promise.all(sockets.map((s) => s.close()));
 }
 
 /** Sends an upgrade with this X-Forwarded-For over raw TCP and returns the status line and body. */
@@ -55,7 +57,7 @@ Deno.test("[adversarial] IPv6 spellings and /64 neighbours share one per-IP limi
       const ips = [...server.service.parts.hub.connections()].map((c) => c.clientIp);
       assert.deepEqual(ips, ["2001:db8::/64", "2001:db8::/64"]);
       await closeAll([first.socket, second.socket, third.socket]);
-      await waitUntil(async () => await placesHeld() === 0, 3000, "the places are released");
+      await eventually(async () => await placesHeld() === 0, 3000, "the places are released");
     });
 
     await t.step("two addresses in one /64 share it; the next /64 is another client", async () => {
@@ -68,7 +70,7 @@ Deno.test("[adversarial] IPv6 spellings and /64 neighbours share one per-IP limi
       assert.deepEqual(c.outcome, LIMIT_CLOSE);
       assert.equal(neighbour.outcome, "welcome");
       await closeAll([a.socket, b.socket, c.socket, neighbour.socket]);
-      await waitUntil(async () => await placesHeld() === 0, 3000, "the places are released");
+      await eventually(async () => await placesHeld() === 0, 3000, "the places are released");
     });
 
     await t.step("IPv4-mapped IPv6 is the IPv4 client", async () => {
@@ -79,7 +81,7 @@ Deno.test("[adversarial] IPv6 spellings and /64 neighbours share one per-IP limi
       assert.equal(b.outcome, "welcome");
       assert.deepEqual(c.outcome, LIMIT_CLOSE);
       await closeAll([a.socket, b.socket, c.socket]);
-      await waitUntil(async () => await placesHeld() === 0, 3000, "the places are released");
+      await eventually(async () => await placesHeld() === 0, 3000, "the places are released");
     });
 
     await t.step("a 3 KB or unparsable X-Forwarded-For entry is 400 before the upgrade", async () => {

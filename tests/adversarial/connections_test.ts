@@ -10,7 +10,10 @@ import { counterTotal } from "../../lib/metrics.ts";
 import { randomUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { connectWelcomed } from "../helpers/socket.ts";
 import { announcement, postEvent } from "../helpers/webhook.ts";
-import { connectMany, nextFrame, nodeSocket, rawTcp, sleep, upgradeRequest, waitUntil } from "./helpers.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { connectMany, nodeSocket } from "../helpers/node_socket.ts";
+import { pace } from "../helpers/pace.ts";
+import { rawTcp, upgradeRequest } from "../helpers/raw_tcp.ts";
 
 const LIMIT_CLOSE = { code: 1008, reason: "Connection limit exceeded" };
 
@@ -68,7 +71,7 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
         tcp.close();
         assert.ok(ended, "a silent socket outlived CONNECTION_TIMEOUT_MS");
         assert.ok(Date.now() - started >= 900, "dropped before its timeout");
-        await waitUntil(
+        await eventually(
           async () => server.service.parts.hub.size === 0 && await placesOf(server, user.userId) === 0,
           2000,
           "its places are released",
@@ -83,10 +86,11 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
       const dripping = Promise.all(loris.map(async (tcp) => {
         for (let i = 0; i < request.length - 4 && !stop; i++) {
           await tcp.write(request[i]).catch(() => {});
-          await sleep(25);
+          await pace(25);
         }
       }));
-      await sleep(200);
+      // Bystanders come while every slow handshake is under way, a few bytes in.
+      await pace(200);
       for (let i = 0; i < 3; i++) await bystanderConnects(server);
       const res = await postEvent(server.url, announcement());
       assert.equal(res.status, 202);
@@ -100,13 +104,13 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
       "a client that stops reading during a fan-out is closed 4008; its session is gone",
       async () => {
         // A server of its own with the default timeout: the stuck client answers no ping either, and under a
-        // loaded run filling its kernel buffers took longer than this file's 1 s CONNECTION_TIMEOUT_MS, so the
-        // idle timeout (1001, seen as 1006 behind the unread frames) closed it before the queue passed 50.
+        // loaded run filling its kernel buffers took longer than this file's 1 s CONNECTION_TIMEOUT_MS, so
+        // the idle timeout (1001, seen as 1006 behind the unread frames) closed it before 50 were queued.
         const fanOut = await startTestServer({ env: { RATE_LIMIT_PER_IP: "0", BUFFER_SIZE: "50" } });
         try {
           const slowUser = randomUser();
           const slow = nodeSocket(fanOut.wsUrl, ["realtime.v1", await fanOut.socketToken(slowUser)]);
-          const welcome = await nextFrame(slow, (f) => f.type === "welcome");
+          const welcome = await slow.first((f) => f.type === "welcome");
           const connectionId = String(welcome.data.connectionId);
           const reader = randomUser();
           const { socket: watcher } = await connectWelcomed(fanOut.wsUrl, await fanOut.socketToken(reader));
@@ -122,9 +126,9 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
               data: { title: "Load", message: text, priority: "low" },
             })));
             published += 100;
-            // The watcher reads in this same process, so it keeps up only if given the turn: wait until it has
-            // read every burst so far, as a client that keeps up would have. (A fixed pause let it fall two
-            // bursts behind under a loaded test run, and be closed 4008 as well.)
+            // The watcher reads in this same process, so it keeps up only if given the turn: wait until it
+            // has read every burst so far, as a client that keeps up would have. (A fixed pause let it fall
+            // two bursts behind under a loaded test run, and be closed 4008 as well.)
             await watcher.collect((f) => f.title === "Load", published, 10_000);
           }
           assert.equal(
@@ -134,7 +138,7 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
           );
           slow.ws.resume();
           assert.deepEqual(await slow.closed, { code: 4008, reason: "Slow consumer" });
-          await waitUntil(
+          await eventually(
             async () => await placesOf(fanOut, slowUser.userId) === 0,
             2000,
             "its places are released",
@@ -169,7 +173,7 @@ Deno.test("[adversarial] connection floods hit the per-IP, per-user and isolate 
       assert.equal(welcomed(flood).length, 3);
       for (const { outcome } of flood) if (outcome !== "welcome") assert.deepEqual(outcome, LIMIT_CLOSE);
       await bystanderConnects(server);
-      for (const { socket } of flood) socket.ws.close();
+      await Promise.all(flood.map(({ socket }) => socket.close()));
     });
 
     await t.step("one IP opening 12 sockets for 12 users gets 5; other IPs are untouched", async () => {
@@ -178,15 +182,15 @@ Deno.test("[adversarial] connection floods hit the per-IP, per-user and isolate 
       assert.equal(welcomed(flood).length, 5);
       for (const { outcome } of flood) if (outcome !== "welcome") assert.deepEqual(outcome, LIMIT_CLOSE);
       const neighbour = from("10.2.0.2", await server.socketToken(randomUser()));
-      await nextFrame(neighbour, (f) => f.type === "welcome");
-      neighbour.ws.close();
+      await neighbour.first((f) => f.type === "welcome");
+      await neighbour.close();
       // Once the flood ends its places come back: the same IP may connect again.
-      await Promise.all(flood.map(({ socket }) => (socket.ws.close(), socket.closed)));
-      await waitUntil(
+      await Promise.all(flood.map(({ socket }) => socket.close()));
+      await eventually(
         async () => {
           const again = from("10.2.0.1", await server.socketToken(randomUser()));
           const [{ outcome }] = await connectMany(1, () => again);
-          again.ws.close();
+          await again.close();
           return outcome === "welcome";
         },
         3000,
@@ -236,7 +240,7 @@ Deno.test("[adversarial] connection floods hit the per-IP, per-user and isolate 
         for (const { outcome } of flood) {
           if (outcome !== "welcome") assert.deepEqual(outcome, { code: 1013, reason: "Try again later" });
         }
-        await Promise.all(flood.map(({ socket }) => (socket.ws.close(), socket.closed)));
+        await Promise.all(flood.map(({ socket }) => socket.close()));
         // Malformed upgrades (no Sec-WebSocket-Key) are refused 400 and hold no capacity.
         for (let i = 0; i < 5; i++) {
           const tcp = await rawTcp(small.port);
@@ -247,10 +251,10 @@ Deno.test("[adversarial] connection floods hit the per-IP, per-user and isolate 
           assert.match(new TextDecoder().decode(bytes), /^HTTP\/1\.1 400 /);
           tcp.close();
         }
-        await waitUntil(() => small.service.parts.hub.size === 0, 2000, "the hub is empty");
+        await eventually(() => small.service.parts.hub.size === 0, 2000, "the hub is empty");
         const again = await connectMany(3, (i) => nodeSocket(small.wsUrl, ["realtime.v1", tokens[i]]));
         assert.equal(welcomed(again).length, 3);
-        await Promise.all(again.map(({ socket }) => (socket.ws.close(), socket.closed)));
+        await Promise.all(again.map(({ socket }) => socket.close()));
       } finally {
         await small.close();
       }
@@ -276,21 +280,21 @@ Deno.test({
         tcp.close();
       }
       // Within the handshake timeout the admissions still count; after it, the user may connect again.
-      await waitUntil(
+      await eventually(
         async () => {
           const token = await server.socketToken(user);
           const [{ socket, outcome }] = await connectMany(
             1,
             () => nodeSocket(server.wsUrl, ["realtime.v1", token]),
           );
-          socket.ws.close();
+          await socket.close();
           return outcome === "welcome";
         },
         3000,
         "the dropped handshakes' places are given back",
       );
     } finally {
-      await Promise.race([server.close(), sleep(1000)]);
+      await Promise.race([server.close(), pace(1000)]);
     }
   },
 });

@@ -1,6 +1,6 @@
 /**
- * Faults: a process killed mid-stream loses nothing it acknowledged (SPEC §4: "a crash after the 2xx loses
- * nothing"), and a store that fails answers 503 `unavailable` with nothing half-written.
+ * Faults: a process killed mid-stream loses nothing it acknowledged (README, Architecture: "a crash after the
+ * answer loses nothing"), and a store that fails answers 503 `unavailable` with nothing half-written.
  */
 import assert from "node:assert/strict";
 import type { Stream } from "../../lib/keys.ts";

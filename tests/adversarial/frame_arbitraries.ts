@@ -176,7 +176,7 @@ export function extremeResume(facts: StoreFacts): fc.Arbitrary<string> {
   );
   const position = fc.oneof({ weight: 4, arbitrary: extremeNumber }, { weight: 1, arbitrary: leaf });
   return fc.tuple(
-    // Mostly a few streams, so that many frames pass the schema and reach the head checks; sometimes too many.
+    // Mostly a few streams, so that many frames pass the schema and reach the head checks; at times too many.
     fc.oneof(
       { weight: 4, arbitrary: fc.array(fc.tuple(stream, position), { maxLength: 4 }) },
       { weight: 1, arbitrary: fc.array(fc.tuple(stream, position), { minLength: 15, maxLength: 20 }) },
@@ -187,7 +187,7 @@ export function extremeResume(facts: StoreFacts): fc.Arbitrary<string> {
   );
 }
 
-/** `ack` with the attacker's own ids, other users' ids, made-up, empty, long and non-string ids, many of them. */
+/** `ack` with the attacker's own ids, other users', made-up, empty, long and non-string ids, many of them. */
 export function extremeAck(facts: StoreFacts): fc.Arbitrary<string> {
   const oneId: fc.Arbitrary<Tree> = fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(...facts.ownIds) },

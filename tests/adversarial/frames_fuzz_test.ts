@@ -13,7 +13,9 @@ import type { Identity } from "../../lib/auth.ts";
 import { createLogger } from "../../lib/log.ts";
 import type { NotificationDraft } from "../../lib/notifications.ts";
 import { binaryPayload, hostileFrames, notJson, type StoreFacts } from "./frame_arbitraries.ts";
-import { nextFrame, type NodeSocket, nodeSocket, sleep } from "./helpers.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { type NodeSocket, nodeSocket } from "../helpers/node_socket.ts";
+import { pace } from "../helpers/pace.ts";
 
 /** Room for an `ack` of 500 ids of 36 characters. */
 const SIZE_LIMIT = 32 * 1024;
@@ -43,7 +45,7 @@ function assertDocumented(frames: Frame[]) {
 async function probe(socket: NodeSocket, text: string, n: number) {
   socket.ws.send(text);
   socket.ws.send(JSON.stringify({ type: "ping", id: `probe-${n}` }));
-  await nextFrame(socket, (f) => f.type === "pong" && f.data.replyTo === `probe-${n}`);
+  await socket.first((f) => f.type === "pong" && f.data.replyTo === `probe-${n}`);
 }
 
 /** Stores notifications the attacker reads and others it does not; returns what the fuzzer may name. */
@@ -68,16 +70,21 @@ async function storeFacts(server: TestServer, attacker: Identity, other: Identit
 
 /** Waits until the socket's asynchronous work (replays, ack checks) is answered: a resume of its own. */
 async function settle(socket: NodeSocket, tag: string) {
-  for (let attempt = 0;; attempt++) {
-    const id = `${tag}-${attempt}`;
-    socket.ws.send(JSON.stringify({ type: "resume", id, data: { positions: {} } }));
-    const reply = await nextFrame(socket, (f) => f.data?.replyTo === id, 10_000);
-    if (reply.type === "resumed") break;
-    assert.equal(reply.data.code, "busy");
-    await sleep(20);
-  }
-  // Ack checks answer nothing when they succeed; a short grace lets a failure show up.
-  await sleep(200);
+  let attempt = 0;
+  await eventually(
+    async () => {
+      const id = `${tag}-${attempt++}`;
+      socket.send({ type: "resume", id, data: { positions: {} } });
+      const reply = await socket.first((f) => f.data?.replyTo === id, 10_000);
+      if (reply.type !== "resumed") assert.equal(reply.data.code, "busy");
+      return reply.type === "resumed";
+    },
+    30_000,
+    "a resume that is not busy",
+  );
+  // Ack checks answer nothing when they succeed, so there is no event to await: what is awaited is the
+  // absence of a failure, which a short grace of real time lets show up.
+  await pace(200);
 }
 
 async function neighbourStillServed(server: TestServer, neighbour: TestSocket, userId: string, tag: string) {
@@ -218,7 +225,7 @@ Deno.test("[adversarial] frame fuzzing: documented answers only, neighbours unha
               // A control frame may sit between fragments (RFC 6455 §5.4).
               if (i === 0) frame.ws.ping();
             }
-            await nextFrame(frame, (f) => f.type === "pong" && f.data.replyTo === id);
+            await frame.first((f) => f.type === "pong" && f.data.replyTo === id);
           },
         ),
         { numRuns: 100 },
@@ -237,10 +244,9 @@ Deno.test("[adversarial] frame fuzzing: documented answers only, neighbours unha
     });
 
     await t.step("the hub holds only the neighbour afterwards", async () => {
-      await sleep(50);
-      assert.deepEqual([...server.service.parts.hub.connections()].map((c) => c.userId), [
-        neighbourUser.userId,
-      ]);
+      const users = () => [...server.service.parts.hub.connections()].map((c) => c.userId);
+      await eventually(() => users().length === 1, 5000, "the attackers' sockets to leave the hub");
+      assert.deepEqual(users(), [neighbourUser.userId]);
     });
   } finally {
     await neighbour.close();

@@ -1,14 +1,15 @@
 /**
  * `/health` under one client's legal load: a load balancer pulls an instance that answers 503, and every
- * instance sharing the KV reports the same figures, so a burst of one user's writes must not make it unhealthy.
- * What lasts still does: delivery slow for most of the window, or a KV that really fails.
+ * instance sharing the KV reports the same figures, so a burst of one user's writes must not make it
+ * unhealthy. What lasts still does: delivery slow for most of the window, or a KV that really fails.
  */
 import assert from "node:assert/strict";
 import type { HealthCheck, HealthReport } from "../../lib/health.ts";
-import { createMetrics } from "../../lib/metrics.ts";
+import { idleBeat } from "../helpers/isolate_beat.ts";
 import { randomUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { connectWelcomed, type TestSocket } from "../helpers/socket.ts";
 import { eventually } from "../helpers/eventually.ts";
+import { pace } from "../helpers/pace.ts";
 
 async function health(server: TestServer) {
   const res = await fetch(`${server.url}/health`);
@@ -19,20 +20,13 @@ const checkOf = (report: HealthReport, name: string) => report.checks.find((c) =
 
 /** Writes a live record for a made-up isolate whose last seconds' delivery latency was `window`. */
 async function otherIsolate(server: TestServer, window: Array<[number, number]>) {
-  await server.service.parts.isolates.beat({
-    isolateId: `other-${crypto.randomUUID()}`,
-    startedAt: Date.now(),
-    gauges: {
-      connectionsByRole: { admin: 0, client: 0 },
+  await server.service.parts.isolates.beat(
+    idleBeat(`other-${crypto.randomUUID()}`, Date.now(), {
       messagesPerSecond: window.at(-1)![1],
       averageLatency: window.at(-1)![0],
-      errorRate: 0,
-      relay: { name: "none", healthy: true },
-      memoryRss: 0,
       latencyWindow: window,
-    },
-    metrics: createMetrics().snapshot(),
-  });
+    }),
+  );
 }
 
 Deno.test("[adversarial] a burst of one user's writes does not make /health unhealthy", async () => {
@@ -67,11 +61,12 @@ Deno.test("[adversarial] a burst of one user's writes does not make /health unhe
     let done = false;
     burstDone.finally(() => done = true);
     // A load balancer asks every few seconds; ten times a second is plenty to see every second's verdict.
-    const pause = () => new Promise((resolve) => setTimeout(resolve, 100));
+    // Real time on purpose: what is sampled is the service's own second-by-second view of a real burst.
+    const pause = () => pace(100);
     while (!done) await sample().then(pause);
     await burstDone;
     await admin.socket.collect((f) => f.type === "user_message", 3 * perSocket, 30_000);
-    // The isolate's record carries the burst's seconds from its next beat on: keep sampling through two beats.
+    // The isolate's record carries the burst's seconds from its next beat on: sample on through two beats.
     const until = Date.now() + 2500;
     while (Date.now() < until) await sample().then(pause);
     const slowest = Math.max(

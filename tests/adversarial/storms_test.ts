@@ -10,9 +10,14 @@ import { streamsOf } from "../../lib/notifications.ts";
 import { randomUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import type { Frame } from "../helpers/socket.ts";
 import { announcement, postEvent, projectChanged } from "../helpers/webhook.ts";
-import { createResumeLedger, sleep, waitUntil } from "./helpers.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { pace } from "../helpers/pace.ts";
+import { createResumeLedger } from "./resume_ledger.ts";
 
-/** A client that reconnects and resumes after every close, as lib/client/realtime_client.ts does, until told to stop. */
+/**
+ * A client that reconnects and resumes after every close, as lib/client/realtime_client.ts does, until told
+ * to stop.
+ */
 function stormClient(server: TestServer, user: Identity) {
   const ledger = createResumeLedger();
   const streams = streamsOf(user.userId, user.role);
@@ -98,12 +103,13 @@ Deno.test("[adversarial] a recovery storm ends with every notification once, in 
   const clients = users.map((user) => stormClient(server, user));
   try {
     await Promise.all(clients.map((c) => c.connect()));
-    await waitUntil(() => clients.every((c) => c.connectionId), 5000, "every client is welcomed");
+    await eventually(() => clients.every((c) => c.connectionId), 5000, "every client is welcomed");
 
     let publishing = true;
     const kicker = (async () => {
       for (let i = 0; publishing; i++) {
-        await sleep(5 + Math.random() * 15);
+        // Kicks come at random moments of real time, among the webhooks and the reconnects.
+        await pace(5 + Math.random() * 15);
         const victim = clients[Math.floor(Math.random() * clients.length)];
         // Half the kicks come from the server (4500, as an admin's Disconnect), half from the client.
         if (i % 2 === 0 && victim.connectionId) await server.service.disconnect(victim.connectionId);
@@ -120,7 +126,7 @@ Deno.test("[adversarial] a recovery storm ends with every notification once, in 
         assert.equal(res.status, 202);
         await res.body?.cancel();
         // Paced, so that kicks and reconnects interleave with the events for about a second.
-        await sleep(Math.random() * 30);
+        await pace(Math.random() * 30);
       }
     });
     await Promise.all(senders);
@@ -133,7 +139,7 @@ Deno.test("[adversarial] a recovery storm ends with every notification once, in 
           streams.map(async (s) => [s, (await server.kv.get<number>(streamHeadKey(s))).value ?? 0]),
         ),
       );
-    await waitUntil(
+    await eventually(
       async () => {
         for (const c of clients) {
           const want = await heads(c.streams);

@@ -1,7 +1,7 @@
 /**
- * Hostile tokens against every door (SPEC §3): the socket handshake, the `auth` frame, the token endpoint and
- * the notification API. Each is refused with the documented answer: close 1008 "Invalid authentication", or
- * HTTP 401; a client's token never opens admin frames.
+ * Hostile tokens against every door (SECURITY.md, "Tokens"): the socket handshake, the `auth` frame, the
+ * token endpoint and the notification API. Each is refused with the documented answer: close 1008 "Invalid
+ * authentication", or HTTP 401; a client's token never opens admin frames.
  */
 import assert from "node:assert/strict";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
@@ -15,7 +15,7 @@ import {
   type TestServer,
 } from "../helpers/server.ts";
 import { connectWelcomed, openSocket } from "../helpers/socket.ts";
-import { rawTcp, upgradeRequest } from "./helpers.ts";
+import { rawTcp, upgradeRequest } from "../helpers/raw_tcp.ts";
 
 const ISSUER = "https://platform.jasaweb.example";
 const AUDIENCE = "jasaweb-realtime";

@@ -1,7 +1,7 @@
 /**
- * Hostile webhooks (SPEC §4 and §6): forged, truncated and misdated signatures, missing headers, replays,
- * prototype-polluting bodies, oversized and slow bodies. Each gets its documented status, and none stores or
- * delivers anything it should not.
+ * Hostile webhooks (README, "POST /api/webhooks/events"; SECURITY.md, "Webhooks"): forged, truncated and
+ * misdated signatures, missing headers, replays, prototype-polluting bodies, oversized and slow bodies. Each
+ * gets its documented status, and none stores or delivers anything it should not.
  */
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
@@ -9,7 +9,8 @@ import type { Stream } from "../../lib/keys.ts";
 import { randomUser, startTestServer, TEST_WEBHOOK_SECRET, type TestServer } from "../helpers/server.ts";
 import { connectWelcomed } from "../helpers/socket.ts";
 import { announcement, postEvent, projectChanged } from "../helpers/webhook.ts";
-import { rawTcp, sleep } from "./helpers.ts";
+import { pace } from "../helpers/pace.ts";
+import { rawTcp } from "../helpers/raw_tcp.ts";
 
 const SIZE_LIMIT = 4096;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -220,7 +221,7 @@ Deno.test("[adversarial] hostile webhooks get their documented status and change
       }
       const dripping = (async () => {
         for (let i = 0; i < 5; i++) {
-          await sleep(100);
+          await pace(100); // the bodies trickle in over real time, as a slow client's would
           for (const tcp of trickles) await tcp.write(" ");
         }
       })();

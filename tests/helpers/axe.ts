@@ -1,7 +1,7 @@
 /**
- * axe-core (the engine behind Lighthouse's accessibility audit) run inside a real page. Its source is evaluated
- * through the DevTools protocol rather than added as a `<script>`, so a page's Content-Security-Policy cannot
- * block it and the page under test stays exactly as served.
+ * axe-core (the engine behind Lighthouse's accessibility audit) run inside a real page. Its source is
+ * evaluated through the DevTools protocol rather than added as a `<script>`, so a page's
+ * Content-Security-Policy cannot block it and the page under test stays exactly as served.
  */
 import axe from "axe-core";
 import type { Page } from "playwright-core";

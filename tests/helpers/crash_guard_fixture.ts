@@ -1,6 +1,6 @@
 /**
- * Run as a subprocess by lib/crash_guard_test.ts: in the main isolate and in a worker of its own, installs the
- * crash guard, then throws an uncaught error and leaves a rejection unhandled, and reports that it lives on.
+ * Run as a subprocess by lib/crash_guard_test.ts: in the main isolate and in a worker of its own, installs
+ * the crash guard, then throws an uncaught error and leaves a rejection unhandled, and reports it lives on.
  */
 /// <reference lib="deno.worker" />
 import { guardAgainstCrashes } from "../../lib/crash_guard.ts";

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import type { Identity } from "../../lib/auth.ts";
 import { assertOnceInOrder } from "./delivery.ts";
+import { eventually } from "./eventually.ts";
 import { randomUser } from "./server.ts";
 import { connectWelcomed, openSocket, type TestSocket } from "./socket.ts";
 import { announcement, postEvent, projectChanged } from "./webhook.ts";
@@ -108,15 +109,15 @@ export async function assertUserLimitAcross(targets: Target[]): Promise<void> {
     await held.shift()!.socket.close();
     // The server gives the place back after the close; that cannot be awaited from here, so try a few times.
     const last = targets[targets.length - 1];
-    for (let attempt = 1;; attempt++) {
-      const { socket, welcome } = await connectWelcomedOrClosed(last, user);
-      if (welcome) {
-        held.push({ user, socket, connectionId: String(welcome.data.connectionId) });
-        break;
-      }
-      assert.ok(attempt < 40, "the closed socket's place was never given back");
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually(
+      async () => {
+        const { socket, welcome } = await connectWelcomedOrClosed(last, user);
+        if (welcome) held.push({ user, socket, connectionId: String(welcome.data.connectionId) });
+        return welcome !== undefined;
+      },
+      10_000,
+      "the closed socket's place to be given back",
+    );
   } finally {
     for (const { socket } of held) await socket.close();
   }

@@ -1,9 +1,10 @@
 /**
  * What the connection places look like in a KV file, read as any isolate would read them: the places taken by
- * every user and IP (claimed − released) and the holdings behind them. After every socket closes, all of it must
- * be gone, keys included.
+ * every user and IP (claimed − released) and the holdings behind them. After every socket closes, all of it
+ * must be gone, keys included.
  */
 import { withKvRetry } from "../../lib/kv.ts";
+import { eventually } from "./eventually.ts";
 
 export interface StoredPlaces {
   /** Places taken, summed over every IP, and over every user. */
@@ -44,16 +45,15 @@ export async function waitForPlaces(
   expected: { ip: number; user: number; keys?: number },
   ms: number,
 ): Promise<StoredPlaces> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const now = await storedPlaces(kv);
-    const held = expected.ip + expected.user;
-    const settled = now.ip === expected.ip && now.user === expected.user && now.held === held &&
-      (expected.keys === undefined || now.keys === expected.keys);
-    if (settled) return now;
-    if (Date.now() > deadline) {
-      throw new Error(`Places never settled at ${JSON.stringify(expected)}: ${JSON.stringify(now)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  let seen: StoredPlaces | undefined;
+  return await eventually(
+    async () => {
+      const now = seen = await storedPlaces(kv);
+      const held = expected.ip + expected.user;
+      return now.ip === expected.ip && now.user === expected.user && now.held === held &&
+        (expected.keys === undefined || now.keys === expected.keys) && now;
+    },
+    ms,
+    () => `places settled at ${JSON.stringify(expected)}; last seen ${JSON.stringify(seen)}`,
+  );
 }

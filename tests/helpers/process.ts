@@ -5,6 +5,7 @@
  */
 import type { Identity } from "../../lib/auth.ts";
 import { createSocketTokens } from "../../lib/socket_tokens.ts";
+import { eventually } from "./eventually.ts";
 import { TEST_SESSION_SECRET, TEST_WEBHOOK_SECRET, TEST_WS_SECRET } from "./server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -171,23 +172,20 @@ export function spawnCapturing(
 
 /** Polls `url` until it answers; on the process's exit or after `timeoutMs` it kills it and throws. */
 export async function waitForHttp(url: string, proc: CapturedProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const answered = async () => {
     if (proc.exited()) {
       const { code } = await proc.stop();
       throw new Error(`Process exited with ${code} before answering ${url}:\n${proc.output()}`);
     }
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-      await res.body?.cancel();
-      return;
-    } catch {
-      if (Date.now() > deadline) {
-        await proc.stop("SIGKILL");
-        throw new Error(`Nothing answered ${url} in ${timeoutMs} ms:\n${proc.output()}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => null);
+    await res?.body?.cancel();
+    return res !== null;
+  };
+  try {
+    await eventually(answered, timeoutMs, () => `an answer from ${url}:\n${proc.output()}`);
+  } catch (error) {
+    await proc.stop("SIGKILL");
+    throw error;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
- * Run as a subprocess by lib/fd_limit_test.ts: with `--lower=N` (and FFI allowed) it first lowers its own soft
- * descriptor limit to N, then calls `raiseDescriptorLimit()` and prints the outcome as JSON. A process of its
- * own, because the limit belongs to the whole process and tests run side by side.
+ * Run as a subprocess by lib/fd_limit_test.ts: with `--lower=N` (and FFI allowed) it first lowers its own
+ * soft descriptor limit to N, then calls `raiseDescriptorLimit()` and prints the outcome as JSON. A process
+ * of its own, because the limit belongs to the whole process and tests run side by side.
  */
 import { raiseDescriptorLimit } from "../../lib/fd_limit.ts";
 

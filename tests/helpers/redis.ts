@@ -2,7 +2,9 @@
  * A real `redis-server` on a free loopback port, for relay tests. Locally a missing `redis-server` skips
  * those tests with a loud line; under `CI=true` it fails them.
  */
+import { eventually } from "./eventually.ts";
 import { freePort } from "./process.ts";
+import { rawTcp } from "./raw_tcp.ts";
 
 function detectRedis(): boolean {
   try {
@@ -20,7 +22,7 @@ if (!found) {
   console.error(`\n!!!!!!!! ${line} !!!!!!!!\n`);
 }
 
-/** Whether Redis tests should be ignored: true only locally without redis-server (under CI they run and fail). */
+/** Whether Redis tests are ignored: only locally without redis-server (under CI they run and fail). */
 export const ignoreRedisTests = !found && !inCi;
 
 export interface TestRedis {
@@ -44,17 +46,8 @@ export async function startRedis(): Promise<TestRedis> {
       stdout: "null",
       stderr: "null",
     }).spawn();
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-        conn.close();
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
+    const accepting = () => rawTcp(port).then((tcp) => (tcp.close(), true), () => false);
+    await eventually(accepting, 10_000, `redis-server accepting on port ${port}`);
   }
 
   async function stop() {

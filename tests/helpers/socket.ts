@@ -1,6 +1,8 @@
 /**
  * A test WebSocket client over Deno's own WebSocket: await frames by type, and the close event.
  */
+import { createSocketWaiters } from "./socket_waiters.ts";
+
 export interface Frame {
   type: string;
   data: Record<string, unknown>;
@@ -28,15 +30,18 @@ export async function openSocket(url: string, protocols?: string | string[]): Pr
   const ws = new WebSocket(url, protocols);
   const frames: Frame[] = [];
   let cursor = 0;
-  const waiters = new Set<() => void>();
+  const { wake, until: waitFor } = createSocketWaiters(
+    () => ws.readyState === WebSocket.CLOSED,
+    () => JSON.stringify(frames.map((f) => f.type)),
+  );
   ws.onmessage = (e) => {
     frames.push(JSON.parse(e.data));
-    for (const w of [...waiters]) w();
+    wake();
   };
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.onclose = (e) => {
       resolve({ code: e.code, reason: e.reason });
-      for (const w of [...waiters]) w();
+      wake();
     };
   });
   await new Promise<void>((resolve, reject) => {
@@ -45,29 +50,6 @@ export async function openSocket(url: string, protocols?: string | string[]): Pr
   });
   const matches = (type?: string | ((f: Frame) => boolean)) => (f: Frame) =>
     type === undefined ? true : typeof type === "string" ? f.type === type : type(f);
-
-  function waitFor<T>(check: () => T | undefined, ms: number, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const attempt = () => {
-        const value = check();
-        if (value !== undefined) {
-          waiters.delete(attempt);
-          clearTimeout(timer);
-          resolve(value);
-        } else if (ws.readyState === WebSocket.CLOSED) {
-          waiters.delete(attempt);
-          clearTimeout(timer);
-          reject(new Error(`Socket closed while waiting for ${what}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(attempt);
-        reject(new Error(`Timed out waiting for ${what}; got ${JSON.stringify(frames.map((f) => f.type))}`));
-      }, ms);
-      waiters.add(attempt);
-      attempt();
-    });
-  }
 
   return {
     ws,

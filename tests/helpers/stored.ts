@@ -1,4 +1,4 @@
-/** Filling a notification store directly, for tests that need thousands stored (webhooks would only be slow). */
+/** Fills a notification store directly, for tests that need thousands stored (webhooks would be slow). */
 import type { Stream } from "../../lib/keys.ts";
 import type { NotificationStore } from "../../lib/notifications.ts";
 
