@@ -99,7 +99,7 @@ export function table(results: AllResults): string {
 export function targetsTable(verdicts: Verdict[]): string {
   const status = (met: boolean | null) => (met === null ? "n/a" : met ? "met" : "not met");
   return markdown([
-    ["target (issue 13)", "goal", "measured", "status"],
+    ["target", "goal", "measured", "status"],
     ["---", "---", "---", "---"],
     ...verdicts.map((v) => [v.figure, v.goal, v.measured, status(v.met)]),
   ]);

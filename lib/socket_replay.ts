@@ -38,7 +38,7 @@ export type ReplayResult = { replayed: number } | { refused: string };
 /**
  * Frames a replay lets wait in the outbound queue before it waits itself. Few: Deno's own write buffer
  * (256 KiB) already holds dozens of frames ahead of these, and a frame waiting here is a JS string that lives
- * through young-generation collections and is promoted. Measured (tests/adversarial/exhaustion_test.ts): 100
+ * through young-generation collections and is promoted. Measured (tests/adversarial/replay_exhaustion_test.ts): 100
  * waiting frames let the amplification attack grow RSS by 75–81 MiB, 16 by 61–65 MiB, at the same speed.
  */
 const REPLAY_LOW_WATER = 16;
