@@ -25,6 +25,8 @@ export default function AccessNotice({ heading, message, signInAs }: AccessNotic
       credentials: "same-origin",
       body: JSON.stringify({ userId }),
     }).catch(() => null);
+    // Read the answer to its end first: reloading while its body is in flight aborts the request.
+    await res?.arrayBuffer().catch(() => null);
     if (res?.ok) location.reload();
     else setFailure(`Sign-in failed (${res ? res.status : "network error"}); try again.`);
   }

@@ -1,11 +1,13 @@
 /**
- * The live status panel: server-rendered with the figures of the moment, then hydrated in the browser where it
- * subscribes to `metrics` frames over its own socket (one a second) and polls the connection list and the
- * health checks. Every figure carries `data-metric="<WebSocketMetrics field>"`, every row `data-connection-id`.
+ * The live status panel: server-rendered with the figures of the moment, then hydrated in the browser where a
+ * realtime client (`lib/client/realtime_client.ts`) subscribes to `metrics` frames (one a second) and polls
+ * the connection list and the health checks. Every figure carries `data-metric="<WebSocketMetrics field>"`,
+ * every row `data-connection-id`.
  */
-import { type Signal, useSignal } from "@preact/signals";
+import { effect, type Signal, useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import type { WebSocketMetrics } from "../lib/gauges.ts";
+import { createRealtimeClient, type TokenGrant } from "../lib/client/realtime_client.ts";
+import type { WebSocketMetrics } from "../lib/protocol.ts";
 import type { ConnectionRecord } from "../lib/connections.ts";
 import type { HealthCheck, HealthStatus } from "../lib/health.ts";
 
@@ -80,58 +82,45 @@ function push(feed: Signal<FeedEntry[]>, kind: string, text: string, at = new Da
   feed.value = [{ at, kind, text }, ...feed.value].slice(0, FEED);
 }
 
-/** Opens the panel's own socket and keeps it open; resolves nothing, cleans up through the returned stop. */
+/** A socket token bought with the session cookie, for a socket on the page's own host. */
+async function panelToken(): Promise<TokenGrant> {
+  const res = await fetch("/api/websocket/token", { method: "POST", credentials: "same-origin" });
+  if (!res.ok) throw new Error(`Token request answered ${res.status}`);
+  const { token, connectionUrl } = await res.json();
+  const url = new URL(connectionUrl);
+  // The page's own host reaches this service even when a proxy rewrote Host.
+  url.host = location.host;
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  return { token, connectionUrl: url.href };
+}
+
+/**
+ * Opens the panel's own realtime client: its figures from `metrics` frames, its feed from errors and
+ * notifications, its link indicator from the client's status. The client's close rule applies: after a 4500
+ * (an admin cut this very panel off) it does not come back, as coming back would undo that. Returns the stop.
+ */
 function connect(
-  onFrame: (frame: { type: string; data: Record<string, unknown> }) => void,
+  onMetrics: (metrics: WebSocketMetrics) => void,
+  feed: Signal<FeedEntry[]>,
   link: Signal<Link>,
-) {
-  let socket: WebSocket | undefined;
-  let stopped = false;
-  let retry: ReturnType<typeof setTimeout> | undefined;
-  let attempt = 0;
-
-  async function open() {
-    link.value = "connecting";
-    try {
-      const res = await fetch("/api/websocket/token", { method: "POST", credentials: "same-origin" });
-      if (!res.ok) throw new Error(`Token request answered ${res.status}`);
-      const { token, connectionUrl } = await res.json();
-      const url = new URL(connectionUrl);
-      // The page's own host reaches this service even when a proxy rewrote Host.
-      url.host = location.host;
-      url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-      socket = new WebSocket(url, ["realtime.v1", token]);
-    } catch {
-      return later();
-    }
-    socket.onmessage = (event) => {
-      const frame = JSON.parse(event.data);
-      if (frame.type === "welcome") {
-        attempt = 0;
-        link.value = "live";
-        socket?.send(JSON.stringify({ type: "subscribe", data: { types: ["metrics"] } }));
-      }
-      onFrame(frame);
-    };
-    socket.onclose = (event) => {
-      link.value = "offline";
-      // 4500: an admin cut this very panel off; coming back would undo that.
-      if (event.code !== 4500) later();
-    };
-  }
-
-  function later() {
-    if (stopped) return;
-    // Full jitter, capped at 10 s, so many open panels do not reconnect in step after a restart.
-    const delay = Math.random() * Math.min(10_000, 500 * 2 ** attempt++);
-    retry = setTimeout(open, delay);
-  }
-
-  open();
+): () => void {
+  const client = createRealtimeClient({
+    getToken: panelToken,
+    types: ["metrics"],
+    // Capped at 10 s, so many open panels come back soon after a restart, yet not in step (full jitter).
+    backoffBaseMs: 500,
+    backoffMaxMs: 10_000,
+  });
+  client.onControl("metrics", (frame) => onMetrics(frame.data));
+  client.onControl("error", (frame) => push(feed, "error", frame.data.message));
+  client.onNotification((frame) => push(feed, frame.type, frame.message || frame.title));
+  const stopMirroring = effect(() => {
+    const status = client.status.value;
+    link.value = status === "connected" ? "live" : status;
+  });
   return () => {
-    stopped = true;
-    clearTimeout(retry);
-    socket?.close(1000);
+    stopMirroring();
+    client.dispose();
   };
 }
 
@@ -147,20 +136,16 @@ export default function AdminPanel(props: AdminPanelProps) {
   const link = useSignal<Link>("connecting");
 
   useEffect(() => {
-    const stop = connect((frame) => {
-      if (frame.type === "metrics") {
-        const next = frame.data as unknown as WebSocketMetrics;
+    const stop = connect(
+      (next) => {
         status.value = next;
         history.value = Object.fromEntries(
           SERIES.map((s) => [s, [...history.value[s], next[s]].slice(-HISTORY)]),
         ) as Record<Series, number[]>;
-      } else if (frame.type === "error") {
-        push(feed, "error", String(frame.data.message));
-      } else if (frame.type !== "welcome" && frame.type !== "pong") {
-        const title = frame.data.title ?? frame.data.subject ?? frame.data.event ?? "";
-        push(feed, frame.type, String(frame.data.message ?? title));
-      }
-    }, link);
+      },
+      feed,
+      link,
+    );
 
     let polling = false;
     const poll = async () => {

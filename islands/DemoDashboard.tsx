@@ -70,6 +70,8 @@ export default function DemoDashboard({ users, current, dashboard, eventKinds }:
 
   async function signIn(userId: string) {
     const res = await postJson("/api/dev/session", { userId });
+    // Read the answer to its end first: reloading while its body is in flight aborts the request.
+    await res.arrayBuffer().catch(() => null);
     if (res.ok) location.reload();
     else note(`Sign-in failed (${res.status})`);
   }

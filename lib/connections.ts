@@ -110,3 +110,36 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
 }
 
 export type ConnectionRegistry = ReturnType<typeof createConnectionRegistry>;
+
+/** What a connection record is made of: a live socket's facts, read when the record is written. */
+export interface RecordedSocket {
+  readonly id: string;
+  readonly identity: { userId: string; name: string; role: Role };
+  readonly clientIp: string;
+  readonly userAgent: string;
+  /** Epoch milliseconds. */
+  readonly connectedAt: number;
+  readonly lastActivity: number;
+  readonly messageCount: number;
+}
+
+/** The record of a socket held by this isolate, as the admin API lists it: never its token. */
+export function connectionRecord(socket: RecordedSocket, isolateId: string): ConnectionRecord {
+  return {
+    id: socket.id,
+    userId: socket.identity.userId,
+    userName: socket.identity.name,
+    userRole: socket.identity.role,
+    clientIp: socket.clientIp,
+    userAgent: socket.userAgent,
+    connectedAt: new Date(socket.connectedAt).toISOString(),
+    lastActivity: new Date(socket.lastActivity).toISOString(),
+    messageCount: socket.messageCount,
+    isolateId,
+  };
+}
+
+/** A socket's entry for `save`: its record is built when (and only if) the batch it is in is written. */
+export function recordWrite(socket: RecordedSocket, isolateId: string) {
+  return { id: socket.id, record: () => connectionRecord(socket, isolateId) };
+}

@@ -3,21 +3,16 @@
  * rate, safe JSON, the envelope, a known type and its schema. Each inbound frame is counted in
  * `realtime_frames_total{direction="in"}` by what it turned out to be.
  */
-import type { CloseCause } from "./close_codes.ts";
 import type { Metrics } from "./metrics.ts";
 import type { FrameRateLimiter } from "./rate_limit.ts";
 import { parseSafeJson } from "./safe_json.ts";
-import {
-  CLIENT_FRAME_TYPES,
-  clientDataSchemas,
-  clientEnvelopeSchema,
-  type ClientFrameType,
-} from "./schemas.ts";
+import { clientDataSchemas, clientEnvelopeSchema, isClientFrameType } from "./client_frames.ts";
+import type { ClientFrameType, CloseCause, ErrorCode } from "./protocol.ts";
 
 /** What became of a frame: handed on, refused with an `error` frame, or the socket is to close. */
 export type Intake =
   | { kind: "frame"; type: ClientFrameType; data: unknown; replyTo: unknown }
-  | { kind: "error"; code: string; message: string; replyTo?: unknown }
+  | { kind: "error"; code: ErrorCode; message: string; replyTo?: unknown }
   | { kind: "close"; cause: CloseCause };
 
 export interface IntakeLimits {
@@ -65,7 +60,7 @@ export function takeFrame(
     return { kind: "error", code: "invalid_payload", message: "Frame must be an object with a string type" };
   }
   const { type, id: replyTo } = envelope.data;
-  if (!(CLIENT_FRAME_TYPES as readonly string[]).includes(type)) {
+  if (!isClientFrameType(type)) {
     counted("unknown");
     return {
       kind: "error",
@@ -74,14 +69,13 @@ export function takeFrame(
       replyTo,
     };
   }
-  const frameType = type as ClientFrameType;
-  counted(frameType);
-  const data = clientDataSchemas[frameType].safeParse(envelope.data.data);
+  counted(type);
+  const data = clientDataSchemas[type].safeParse(envelope.data.data);
   if (!data.success) {
     const issue = data.error.issues[0];
     const where = issue?.path.length ? ` at data.${issue.path.join(".")}` : "";
-    const message = `Invalid ${frameType} frame${where}: ${issue?.message ?? "invalid"}`;
+    const message = `Invalid ${type} frame${where}: ${issue?.message ?? "invalid"}`;
     return { kind: "error", code: "invalid_payload", message, replyTo };
   }
-  return { kind: "frame", type: frameType, data: data.data, replyTo };
+  return { kind: "frame", type, data: data.data, replyTo };
 }

@@ -5,18 +5,8 @@
 import type { Hub } from "./hub.ts";
 import type { IsolateDirectory, IsolateGauges, IsolateRecord } from "./isolates.ts";
 import { counterTotal, type Metrics, type MetricsSnapshot } from "./metrics.ts";
+import type { WebSocketMetrics } from "./protocol.ts";
 import type { Relay } from "./relay.ts";
-
-export interface WebSocketMetrics {
-  totalConnections: number;
-  activeConnections: number;
-  connectionsByRole: { admin: number; client: number };
-  messagesPerSecond: number;
-  /** Milliseconds, webhook accepted → frame handed to the socket. */
-  averageLatency: number;
-  errorRate: number;
-  timestamp: string;
-}
 
 interface Totals {
   at: number;

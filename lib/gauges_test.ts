@@ -2,13 +2,14 @@ import assert from "node:assert/strict";
 import { createIsolateGauges, sumGauges } from "./gauges.ts";
 import { createHub } from "./hub.ts";
 import type { IsolateGauges, IsolateRecord } from "./isolates.ts";
+import { createLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { createNoRelay } from "./relay.ts";
 
 Deno.test("gauges.sample(): every frame in and out per second, error frames per frame, latency per delivery", () => {
   let clock = 1_000_000;
   const metrics = createMetrics();
-  const hub = createHub({ metrics, readRange: () => Promise.resolve([]) });
+  const hub = createHub({ metrics, log: createLogger("error"), readRange: () => Promise.resolve([]) });
   const gauges = createIsolateGauges(metrics, hub, createNoRelay(), () => clock);
   metrics.inc("realtime_frames_total", { direction: "in", type: "ping" }, 4);
   metrics.inc("realtime_frames_total", { direction: "out", type: "pong" }, 4);

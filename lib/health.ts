@@ -4,7 +4,8 @@
  * balancer pulls an unhealthy instance, and every instance sharing the KV reports the same figures: so what
  * one user's burst can move (the last second's latency, one slow KV answer) degrades, and only what lasts fails.
  */
-import { LATENCY_WINDOW_BEATS, sumGauges, type WebSocketMetrics } from "./gauges.ts";
+import { LATENCY_WINDOW_BEATS, sumGauges } from "./gauges.ts";
+import type { WebSocketMetrics } from "./protocol.ts";
 import type { IsolateRecord } from "./isolates.ts";
 import type { RelayHealth } from "./relay.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { WebSocketMetrics } from "./gauges.ts";
+import type { WebSocketMetrics } from "./protocol.ts";
 import {
   checkHealth,
   latencyBySecond,

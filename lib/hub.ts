@@ -7,9 +7,12 @@
 import { setImmediate } from "node:timers";
 import type { Role } from "./auth.ts";
 import type { Stream } from "./keys.ts";
+import { isKvFailure } from "./kv.ts";
+import type { Logger } from "./log.ts";
 import type { StoredNotification } from "./notifications.ts";
 import type { Metrics } from "./metrics.ts";
 import { notificationData } from "./notification_view.ts";
+import type { NotificationFrame } from "./protocol.ts";
 
 export interface HubConnection {
   readonly id: string;
@@ -34,14 +37,15 @@ const SLICE = 256;
 
 /**
  * Yields to the event loop, so that the slice's writes go out. `setImmediate` runs once pending I/O has been
- * polled and is not clamped: `setTimeout(0)` is clamped to 1–4 ms a call, which made a fan-out to 10,000
- * sockets (40 slices) sit idle for ~90 ms, and a fresh `MessageChannel` a yield cost ~12 µs against ~2.
+ * polled, and costs little: `setTimeout(0)` is clamped to milliseconds a call, so a large fan-out would sit
+ * idle between its slices, and a `MessageChannel` costs ports and an event a yield (bench/RESULTS.md, tuning
+ * log, changes 4 and 15).
  */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The notification frame of SPEC §5: the seeds' shape plus its position, with the title and message. */
+/** The protocol's `NotificationFrame` of a stored notification, as the JSON text every reader is sent. */
 export function notificationFrame(n: StoredNotification): string {
-  return JSON.stringify({
+  const frame: NotificationFrame = {
     type: n.type,
     data: notificationData(n),
     timestamp: n.createdAt,
@@ -50,40 +54,40 @@ export function notificationFrame(n: StoredNotification): string {
     seq: n.seq,
     title: n.title,
     message: n.message,
-  });
+  };
+  return JSON.stringify(frame);
 }
 
 export interface HubOptions {
   readRange: RangeReader;
   metrics: Metrics;
+  /** Where a failed delivery is reported. */
+  log: Logger;
   now?: () => number;
 }
 
-/** Creates the hub for this isolate. */
-export function createHub(options: HubOptions) {
-  const { readRange, metrics } = options;
+/** Creates the hub for this isolate, holding connections of type `C` (the service's: its sockets' sessions). */
+export function createHub<C extends HubConnection>(options: HubOptions) {
+  const { readRange, metrics, log } = options;
   const now = options.now ?? Date.now;
-  const byId = new Map<string, HubConnection>();
-  /** A user's socket, or a Set of them once they have several: most have one, and a Set each costs memory. */
-  const byUser = new Map<string, HubConnection | Set<HubConnection>>();
-  const admins = new Set<HubConnection>();
+  const byId = new Map<string, C>();
+  const byUser = new Map<string, Set<C>>();
+  const admins = new Set<C>();
   /** Per stream with local readers: the highest seq handed to them, in order. */
   const cursors = new Map<Stream, number>();
   let queue: Promise<void> = Promise.resolve();
 
-  function recipients(stream: Stream): Iterable<HubConnection> {
+  function recipients(stream: Stream): Iterable<C> {
     if (stream === "all") return byId.values();
     if (stream === "role:admin") return admins;
-    const conns = byUser.get(stream.slice("user:".length));
-    return conns instanceof Set ? conns : conns ? [conns] : [];
+    return byUser.get(stream.slice("user:".length)) ?? [];
   }
 
   const hasReaders = (stream: Stream) => readerCount(stream) > 0;
   function readerCount(stream: Stream): number {
     if (stream === "all") return byId.size;
     if (stream === "role:admin") return admins.size;
-    const conns = byUser.get(stream.slice("user:".length));
-    return conns instanceof Set ? conns.size : conns ? 1 : 0;
+    return byUser.get(stream.slice("user:".length))?.size ?? 0;
   }
 
   async function fanOut(n: StoredNotification) {
@@ -116,30 +120,27 @@ export function createHub(options: HubOptions) {
   }
 
   return {
-    /** Registers a socket, before its welcome reads the stream heads. */
-    add(conn: HubConnection) {
+    /** Registers a socket, before its welcome reads the stream heads (lib/socket_lifecycle.ts, step 2). */
+    add(conn: C) {
       byId.set(conn.id, conn);
       const conns = byUser.get(conn.userId);
-      if (!conns) byUser.set(conn.userId, conn);
-      else if (conns instanceof Set) conns.add(conn);
-      else if (conns !== conn) byUser.set(conn.userId, new Set([conns, conn]));
+      if (conns) conns.add(conn);
+      else byUser.set(conn.userId, new Set([conn]));
       if (conn.role === "admin") admins.add(conn);
     },
 
-    /** Starts the cursors of streams new to this isolate at the heads a welcome just read. */
+    /** Starts the cursors of streams new to this isolate at the heads a welcome just read (step 4). */
     notePositions(positions: Record<string, number>) {
       for (const [stream, seq] of Object.entries(positions) as [Stream, number][]) {
         if (!cursors.has(stream) && hasReaders(stream)) cursors.set(stream, seq);
       }
     },
 
-    remove(conn: HubConnection) {
+    remove(conn: C) {
       if (!byId.delete(conn.id)) return;
       const conns = byUser.get(conn.userId);
-      if (conns instanceof Set) {
-        conns.delete(conn);
-        if (conns.size === 1) byUser.set(conn.userId, conns.values().next().value!);
-      } else if (conns === conn) {
+      conns?.delete(conn);
+      if (conns?.size === 0) {
         byUser.delete(conn.userId);
         cursors.delete(`user:${conn.userId}`);
       }
@@ -165,7 +166,10 @@ export function createHub(options: HubOptions) {
      */
     deliver(n: StoredNotification, acceptedAt?: number): Promise<void> {
       queue = queue.then(() => deliverInOrder(n, acceptedAt)).catch((error) => {
-        console.error(JSON.stringify({ level: "error", msg: "Delivery failed", error: String(error) }));
+        // Filling a gap reads the store: its failing is the store's fault, anything else one here.
+        const fields = { stream: n.stream, seq: n.seq, error };
+        if (isKvFailure(error)) log.warn("Delivery failed: store unavailable", fields);
+        else log.error("Delivery failed", fields);
       });
       return queue;
     },
@@ -190,4 +194,4 @@ export function createHub(options: HubOptions) {
   };
 }
 
-export type Hub = ReturnType<typeof createHub>;
+export type Hub<C extends HubConnection = HubConnection> = ReturnType<typeof createHub<C>>;

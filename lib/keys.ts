@@ -47,11 +47,19 @@ export const notificationsPrefix = (stream: Stream) => ["notifications", stream]
 /** Secondary index: notification id → `{stream, seq}`. */
 export const notificationByIdKey = (id: string) => ["notifications_by_id", id] as const;
 
-/** A user's read mark on one notification: `readAt` ISO string. */
+/** A notification a user read one at a time (above their read mark): `readAt` ISO string. */
 export const readStateKey = (userId: string, stream: Stream, seq: number) =>
   ["read_states", userId, stream, seq] as const;
-export const readStatesPrefix = (userId: string, stream: Stream) => ["read_states", userId, stream] as const;
-/** "Everything up to this seq is read" for one user and stream, written by read-all: `{seq, readAt}`. */
+/**
+ * The same reads as bits, one per seq, `CHUNK_BITS` seqs a chunk (lib/read_bitmaps.ts): a `Uint8Array` that
+ * lets the unread count skip a range of reads without listing them.
+ */
+export const readBitmapKey = (userId: string, stream: Stream, chunk: number) =>
+  ["read_bitmaps", userId, stream, chunk] as const;
+/**
+ * A user's reads of one stream: everything up to `seq` is read (read-all), and how many bits each read bitmap
+ * has set (`ReadMark`, lib/read_marks.ts).
+ */
 export const readMarkKey = (userId: string, stream: Stream) => ["read_marks", userId, stream] as const;
 
 /** A notification acknowledged as delivered to a user over a socket: `deliveredAt` ISO string. */

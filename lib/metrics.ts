@@ -1,7 +1,9 @@
 /**
  * This isolate's counters and histograms. Snapshots are plain JSON so they can be stored in KV per isolate
- * and summed across isolates by whichever isolate answers `/metrics` or the admin status.
+ * and summed across isolates by whichever isolate answers `/metrics` or the admin status. Names and labels are
+ * those of the families table (lib/prometheus.ts): a name or label not declared there is a type error.
  */
+import type { CounterName, HistogramName, LabelName } from "./prometheus.ts";
 
 /** Histogram bucket upper bounds in seconds, shared by delivery latency and relay lag. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -31,9 +33,16 @@ function seriesName(name: string, labels?: Record<string, string>): string {
   return `${name}{${parts.join(",")}}`;
 }
 
+/** A value for each label the counter's family declares. */
+export type CounterLabels<N extends CounterName> = Record<LabelName<N>, string>;
+
+/** What follows a counter's name: its labels (required when its family declares some), then the increment. */
+type IncArgs<N extends CounterName> = [LabelName<N>] extends [never] ? [labels?: undefined, by?: number]
+  : [labels: CounterLabels<N>, by?: number];
+
 export interface Metrics {
-  inc(name: string, labels?: Record<string, string>, by?: number): void;
-  observe(name: string, seconds: number): void;
+  inc<N extends CounterName>(name: N, ...args: IncArgs<N>): void;
+  observe(name: HistogramName, seconds: number): void;
   snapshot(): MetricsSnapshot;
 }
 
@@ -42,7 +51,7 @@ export function createMetrics(): Metrics {
   const counters: Record<string, number> = {};
   const histograms: Record<string, HistogramSnapshot> = {};
   return {
-    inc(name, labels, by = 1) {
+    inc(name, ...[labels, by = 1]: [Record<string, string>?, number?]) {
       const key = seriesName(name, labels);
       counters[key] = (counters[key] ?? 0) + by;
     },
@@ -74,7 +83,11 @@ export function mergeSnapshots(snapshots: MetricsSnapshot[]): MetricsSnapshot {
 }
 
 /** Sums every series of a counter whose labels match `labels` (all series when none are given). */
-export function counterTotal(s: MetricsSnapshot, name: string, labels: Record<string, string> = {}): number {
+export function counterTotal<N extends CounterName>(
+  s: MetricsSnapshot,
+  name: N,
+  labels: Partial<CounterLabels<N>> = {},
+): number {
   let total = 0;
   for (const [key, value] of Object.entries(s.counters)) {
     if (key !== name && !key.startsWith(`${name}{`)) continue;

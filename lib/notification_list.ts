@@ -8,13 +8,15 @@
  * - a page examines at most `SCAN_BUDGET` stored notifications, and reads only the read states of those it
  *   examined. When the budget runs out before the page is full, the page ends early with a `next` position to
  *   continue from: it may hold fewer items than asked, even none, and the listing ends when `next` is null;
- * - the unread count comes from the read marks (`lib/read_marks.ts`), also bounded.
+ * - the unread count comes from the read marks (`lib/read_marks.ts`): per stream the mark, the probe above, and
+ *   at most two read bitmap chunks.
  */
 import type { Stream } from "./keys.ts";
 import { notificationKey } from "./keys.ts";
 import type { NotificationView, Positions, StoredNotification } from "./notifications.ts";
 import { notificationView } from "./notification_view.ts";
 import type { ReadMarks } from "./read_marks.ts";
+import { oldestLive } from "./stream_scan.ts";
 
 /** Stored notifications a page may examine. */
 export const SCAN_BUDGET = 500;
@@ -58,7 +60,7 @@ export function createNotificationLister(
     // Nothing below a stream's oldest live notification is worth a look (it has expired), nor, for an unread
     // page, anything at or under the read mark (it is read).
     const lives = await Promise.all(
-      streams.map((s) => marks.oldestLive(s, request.unread ? readMarks[s].seq : 0, request.heads[s])),
+      streams.map((s) => oldestLive(kv, s, request.unread ? readMarks[s].seq : 0, request.heads[s], alive)),
     );
     const floors: Positions = {};
     streams.forEach((s, i) => {

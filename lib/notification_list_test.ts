@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import type { Stream } from "./keys.ts";
 import { openKv } from "./kv.ts";
 import { SCAN_BUDGET } from "./notification_list.ts";
-import { READ_STATE_CAP } from "./read_marks.ts";
 import { createNotificationStore, type NotificationView } from "./notifications.ts";
+import type { ReadMark } from "./read_marks.ts";
 import { fillStream } from "../tests/helpers/stored.ts";
 
 async function withStore(
@@ -82,39 +82,42 @@ Deno.test("store.list() past its scan budget ends early; following nextCursor yi
   });
 });
 
-Deno.test("store.markRead() keeps at most READ_STATE_CAP read states above the mark by folding the older half", async (t) => {
-  await withStore(async (store, kv) => {
-    const ids = await fillStream(store, "user:u2", 500);
-    const statesAboveMark = async () => {
-      const mark = (await kv.get<{ seq: number }>(["read_marks", "u2", "user:u2"])).value?.seq ?? 0;
-      let count = 0;
-      for await (const e of kv.list({ prefix: ["read_states", "u2", "user:u2"] })) {
-        if ((e.key[3] as number) > mark) count++;
-      }
-      return { mark, count };
-    };
+Deno.test("store.markRead() one at a time never makes another notification read; the count reads at most two bitmap chunks", async (t) => {
+  await withStore(async (store) => {
+    // 20,000 notifications: three read bitmap chunks of 8,192 seqs.
+    const ids = await fillStream(store, "user:u2", 20_000);
+    const read = new Set<number>();
+    for (let seq = 3; seq <= 20_000; seq += 41) read.add(seq);
+    for (const seq of [8191, 8192, 8193, 16_383, 16_384, 19_999, 20_000]) read.add(seq);
 
-    await t.step("up to the cap, every read is kept as it is", async () => {
-      // Even seqs only: 2, 4, …, 400.
-      for (let seq = 2; seq <= 2 * READ_STATE_CAP; seq += 2) {
-        await store.markRead("u2", "client", ids[seq - 1]);
-      }
-      assert.deepEqual(await statesAboveMark(), { mark: 0, count: READ_STATE_CAP });
-      assert.equal((await store.list("u2", "client")).unreadCount, 500 - READ_STATE_CAP);
+    await t.step("hundreds of reads, far apart, each kept as it is", async () => {
+      for (const seq of read) assert.ok(await store.markRead("u2", "client", ids[seq - 1]));
+      const page = await store.list("u2", "client", { limit: 1 });
+      assert.equal(page.unreadCount, 20_000 - read.size);
+      // Two marks, two probes, a notification and its read state per stream (two for the one that holds
+      // more), and at most two bitmap chunks per stream for the count.
+      assert.ok(page.examined <= 2 + 2 + 2 * 2 + 2 * 2, `examined ${page.examined}`);
     });
 
-    await t.step("the next read folds the older half into the mark", async () => {
-      for (let seq = 402; seq <= 420; seq += 2) await store.markRead("u2", "client", ids[seq - 1]);
-      const { mark, count } = await statesAboveMark();
-      assert.equal(mark, 200); // the 100th of the 200 held
-      assert.equal(count, 110);
-      // Odd seqs up to 200 now count as read (documented); everything else is exact.
-      const odd = Array.from({ length: 150 }, (_, i) => 201 + 2 * i).filter((s) => s < 420).length;
-      const unread = odd + (500 - 420);
-      const page = await store.list("u2", "client", { unread: true, limit: 100 });
-      assert.equal(page.unreadCount, unread);
-      const all = await store.list("u2", "client", { limit: 100, cursor: page.nextCursor ?? undefined });
-      assert.ok(all.items.every((n) => n.seq > 200 || n.readAt !== null));
+    await t.step("every page shows exactly the reads as read, and the unread page the rest", async () => {
+      const readSeqs: number[] = [];
+      let unreadSeen = 0;
+      let cursor: string | undefined;
+      do {
+        const page = await store.list("u2", "client", { limit: 100, cursor });
+        assert.equal(page.unreadCount, 20_000 - read.size);
+        for (const n of page.items) n.readAt ? readSeqs.push(n.seq) : unreadSeen++;
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      assert.deepEqual(readSeqs.sort((a, b) => a - b), [...read].sort((a, b) => a - b));
+      assert.equal(unreadSeen, 20_000 - read.size);
+    });
+
+    await t.step("reading again, or reading-all, counts only what was unread", async () => {
+      assert.ok(await store.markRead("u2", "client", ids[2]));
+      assert.equal((await store.list("u2", "client", { limit: 1 })).unreadCount, 20_000 - read.size);
+      assert.equal(await store.markAllRead("u2", "client"), 20_000 - read.size);
+      assert.equal((await store.list("u2", "client", { limit: 1 })).unreadCount, 0);
     });
   });
 });
@@ -145,7 +148,7 @@ Deno.test("store.list() counts unread exactly when notifications above the mark 
       assert.equal((await store.list("u4", "client")).unreadCount, 29 + 6);
     });
 
-    await t.step("listed read states, once the older ones expired", async () => {
+    await t.step("the read bitmaps, once the older ones expired", async () => {
       clock.now += 600; // the first 30 have expired (and the read state of the 30th with them)
       const page = await store.list("u4", "client", { unread: true });
       assert.equal(page.unreadCount, 6);
@@ -158,8 +161,9 @@ Deno.test("store.list() counts unread exactly when notifications above the mark 
         await kv.set(["read_marks", "u4", "user:u4"], { seq: 0, readAt: null });
         assert.equal((await store.list("u4", "client")).unreadCount, 6);
         await store.markRead("u4", "client", fresh[9]);
-        const mark = (await kv.get<{ states?: number }>(["read_marks", "u4", "user:u4"])).value;
-        assert.ok(mark?.states !== undefined && mark.states >= 5, "the next read counts them again");
+        const mark = (await kv.get<ReadMark>(["read_marks", "u4", "user:u4"])).value;
+        const counted = Object.values(mark?.chunks ?? {}).reduce((sum, chunk) => sum + chunk.bits, 0);
+        assert.ok(mark?.chunks !== undefined && counted >= 5, "the next read counts them again");
         assert.equal((await store.list("u4", "client")).unreadCount, 5);
       },
     );

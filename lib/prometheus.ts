@@ -10,30 +10,34 @@ interface Family {
   name: string;
   type: "counter" | "gauge" | "histogram";
   help: string;
-  /** A counter without labels is written as 0 before its first increment, so it exists from the start. */
-  labelled?: boolean;
+  /**
+   * The family's label names; every series of it carries all of them. A family without labels is written as 0
+   * before its first increment, so it exists from the start.
+   */
+  labels?: readonly string[];
 }
 
-const FAMILIES: readonly Family[] = [
+/** Every family, in scrape order. `metrics.inc` and `metrics.observe` take only names (and labels) declared here. */
+const FAMILIES = [
   { name: "realtime_isolates", type: "gauge", help: "Isolates that reported within the last 5 seconds." },
   {
     name: "realtime_connections",
     type: "gauge",
     help: "Open WebSocket connections by role.",
-    labelled: true,
+    labels: ["role"],
   },
   { name: "realtime_connections_opened_total", type: "counter", help: "WebSocket connections opened." },
   {
     name: "realtime_frames_total",
     type: "counter",
     help: "WebSocket frames by direction (in, out) and type.",
-    labelled: true,
+    labels: ["direction", "type"],
   },
   {
     name: "realtime_webhooks_total",
     type: "counter",
     help: "Webhook requests by outcome.",
-    labelled: true,
+    labels: ["status"],
   },
   {
     name: "realtime_delivery_latency_seconds",
@@ -49,7 +53,7 @@ const FAMILIES: readonly Family[] = [
     name: "realtime_relay_errors_total",
     type: "counter",
     help: "Relay failures by relay and part (publish, watch, subscriber).",
-    labelled: true,
+    labels: ["relay", "part"],
   },
   {
     name: "realtime_slow_consumers_total",
@@ -60,13 +64,13 @@ const FAMILIES: readonly Family[] = [
     name: "realtime_auth_failures_total",
     type: "counter",
     help: "Refused tokens by reason.",
-    labelled: true,
+    labels: ["reason"],
   },
   {
     name: "realtime_rate_limited_total",
     type: "counter",
     help: "Connections, frames or API requests refused by a limit, by kind.",
-    labelled: true,
+    labels: ["kind"],
   },
   {
     name: "realtime_notification_list_entries_total",
@@ -77,9 +81,18 @@ const FAMILIES: readonly Family[] = [
     name: "realtime_acks_dropped_total",
     type: "counter",
     help: "Ids in ack frames dropped unstored, by reason (unknown, foreign, over_budget).",
-    labelled: true,
+    labels: ["reason"],
   },
-];
+] as const satisfies readonly Family[];
+
+type Declared = (typeof FAMILIES)[number];
+/** A counter family's name. */
+export type CounterName = Extract<Declared, { type: "counter" }>["name"];
+/** A histogram family's name. */
+export type HistogramName = Extract<Declared, { type: "histogram" }>["name"];
+/** The label names a family declares (`never` for one without labels). */
+export type LabelName<N extends Declared["name"]> = Extract<Declared, { name: N }> extends
+  { labels: readonly (infer L extends string)[] } ? L : never;
 
 export interface Exposition {
   /** Counters and histograms summed over every live isolate. */
@@ -99,7 +112,7 @@ function seriesLines(family: Family, samples: Record<string, number>): string[] 
   const series = Object.keys(samples)
     .filter((key) => key === family.name || key.startsWith(`${family.name}{`))
     .sort();
-  if (!series.length && !family.labelled) return [`${family.name} 0`];
+  if (!series.length && !family.labels) return [`${family.name} 0`];
   return series.map((key) => `${key} ${value(samples[key])}`);
 }
 

@@ -1,38 +1,54 @@
 /**
- * What a user has read, kept so that reading it back costs a bounded number of KV entries however long the
- * streams grow:
+ * What a user has read of a stream, kept so that no notification ever counts as read unless the user read it
+ * (one at a time, or by read-all), while counting the unread costs a bounded number of KV entries however long
+ * the stream and however many one-at-a-time reads:
  *
- * - A read mark per user and stream says "everything up to `seq` is read" (read-all). Read states above it
- *   record notifications read one at a time, and the mark counts them (`states`), atomically with each.
- * - The unread count of a stream is `(head − mark) − read states above the mark`: one probe for the oldest
- *   live notification, plus the mark's count. Only when notifications above the mark have expired (their read
- *   states with them) are the read states listed, and those are few:
- * - at most `READ_STATE_CAP` read states are kept above a mark. The one-at-a-time read that would pass the
- *   cap folds the older half of them into the mark: those, and any notification older than them, count as
- *   read from then on.
+ * - The read mark says "everything up to `seq` is read" (read-all, at `readAt`).
+ * - A notification read one at a time above the mark gets a read state (its `readAt`, for the listing) and a
+ *   bit in a read bitmap (lib/read_bitmaps.ts); the mark keeps, per bitmap chunk, how many bits are set and
+ *   when the last notification they mark expires. All three change in one commit, and every change to a
+ *   user's reads of a stream rewrites its mark: a check on the mark guards them all.
+ * - The unread count of a stream is `(head − floor) − reads in (floor, head]`, `floor` being the mark or, once
+ *   notifications above it have expired, the seq below the oldest live one. The reads come from the mark's
+ *   per-chunk counts for whole chunks, plus at most two chunks read at the ends of the range.
+ * - The mark drops the counts of chunks that lie under it or whose notifications have all expired, so it
+ *   holds at most one count per `CHUNK_BITS` live notifications, and a chunk expires with its notifications.
+ * - A mark written before the bitmaps (no `chunks`) has at most 400 read states above it (that version folded
+ *   them past 200): its count lists them, and its next write builds its bitmaps from them.
  */
 import type { Stream } from "./keys.ts";
-import { notificationKey, readMarkKey, readStateKey } from "./keys.ts";
+import { readBitmapKey, readMarkKey, readStateKey } from "./keys.ts";
 import { commitWithRetry, withKvRetry } from "./kv.ts";
 import type { Positions, StoredNotification } from "./notifications.ts";
+import { bitsIn, CHUNK_BITS, chunkOf, chunkStart, countBits, withBit } from "./read_bitmaps.ts";
+import { type Counted, oldestLive } from "./stream_scan.ts";
 
-/** Read states kept above a user's read mark per stream before the older half is folded into the mark. */
-export const READ_STATE_CAP = 200;
-/** Most read states a listing of them returns: the cap, with room for marks written before it existed. */
-const STATES_LISTED = 2 * READ_STATE_CAP;
+/** Most read states a listing of them returns; marks written before the bitmaps have at most this many. */
+const STATES_LISTED = 400;
 
-/** `["read_marks", userId, stream]`: everything up to `seq` is read, at `readAt`. */
+/** One read bitmap chunk as its mark counts it. */
+export interface ChunkCount {
+  /** Bits set in the chunk. */
+  bits: number;
+  /** When (ms since the epoch) the last notification marked in it expires, or later: then it can be forgotten. */
+  until: number;
+}
+
+/** `["read_marks", userId, stream]`. */
 export interface ReadMark {
+  /** Everything up to here is read, at `readAt`. */
   seq: number;
   readAt: string | null;
-  /** How many read states lie above `seq`; absent when unknown (a mark from before they were counted). */
+  /** Counts of the read bitmap chunks above `seq`, by chunk; absent on a mark from before the bitmaps. */
+  chunks?: Record<number, ChunkCount>;
+  /** On a mark from before the bitmaps: how many read states lie above `seq`, if known. */
   states?: number;
 }
 
-const EMPTY_MARK: ReadMark = { seq: 0, readAt: null, states: 0 };
+/** A mark whose bitmaps exist. */
+type CountedMark = ReadMark & { chunks: Record<number, ChunkCount> };
 
-/** A probe's answer with the KV entries it read: `[value, entriesRead]`. */
-export type Counted<T> = [T, number];
+const EMPTY_MARK: CountedMark = { seq: 0, readAt: null, chunks: {} };
 
 interface ReadMarkDeps {
   ttlMs: number;
@@ -40,7 +56,7 @@ interface ReadMarkDeps {
   alive: (n: StoredNotification) => boolean;
 }
 
-/** Read marks and read states of users over the notifications in `kv`. */
+/** Read marks, read states and read bitmaps of users over the notifications in `kv`; see the file's header. */
 export function createReadMarks(kv: Deno.Kv, deps: ReadMarkDeps) {
   const { ttlMs, now, alive } = deps;
 
@@ -70,36 +86,33 @@ export function createReadMarks(kv: Deno.Kv, deps: ReadMarkDeps) {
     return Object.fromEntries(streams.map((s, i) => [s, entries[i].value ?? EMPTY_MARK]));
   }
 
-  /**
-   * The lowest live seq in `(after, head]`, or null. Expired notifications lie below live ones (seq follows
-   * time), so one read finds it unless expired ones are still stored (KV deletes them lazily); then a binary
-   * search does, in about log₂ of the stream's length.
-   */
-  async function oldestLive(stream: Stream, after: number, head: number): Promise<Counted<number | null>> {
-    let reads = 1;
-    let first: StoredNotification | undefined;
-    const range = { start: notificationKey(stream, after + 1), end: notificationKey(stream, head + 1) };
-    for await (const entry of kv.list<StoredNotification>(range, { limit: 1 })) first = entry.value;
-    if (!first) return [null, reads];
-    if (alive(first)) return [first.seq, reads];
-    const isLive = async (seq: number) => {
-      reads++;
-      const entry = await kv.get<StoredNotification>(notificationKey(stream, seq));
-      return entry.value !== null && alive(entry.value);
-    };
-    if (!(await isLive(head))) return [null, reads];
-    let [dead, live] = [first.seq, head];
-    while (live - dead > 1) {
-      const mid = Math.floor((dead + live) / 2);
-      if (await isLive(mid)) live = mid;
-      else dead = mid;
+  /** Notifications read one at a time with `after < seq <= upTo`: whole chunks from the counts, ends read. */
+  async function readsBetween(
+    userId: string,
+    stream: Stream,
+    chunks: Record<number, ChunkCount>,
+    after: number,
+    upTo: number,
+  ): Promise<Counted<number>> {
+    const [first, last] = [chunkOf(after + 1), chunkOf(upTo)];
+    let reads = 0;
+    const ends: number[] = [];
+    for (const [key, count] of Object.entries(chunks)) {
+      const chunk = Number(key);
+      if (chunk > first && chunk < last) reads += count.bits;
+      else if (chunk === first || chunk === last) ends.push(chunk);
     }
-    return [live, reads];
+    if (!ends.length) return [reads, 0];
+    const entries = await withKvRetry(() =>
+      kv.getMany<Uint8Array[]>(ends.map((chunk) => readBitmapKey(userId, stream, chunk)))
+    );
+    entries.forEach((entry, i) => reads += bitsIn(entry.value, ends[i], after, upTo));
+    return [reads, ends.length];
   }
 
   /**
-   * Unread notifications of one stream up to `head`. `oldest` is `oldestLive(stream, mark.seq, head)` when
-   * the caller has it already.
+   * Unread notifications of one stream up to `head`, exact. `oldest` is `oldestLive(stream, mark.seq, head)`
+   * when the caller has it already.
    */
   async function unreadIn(
     userId: string,
@@ -109,75 +122,121 @@ export function createReadMarks(kv: Deno.Kv, deps: ReadMarkDeps) {
     oldest?: Counted<number | null>,
   ): Promise<Counted<number>> {
     if (head <= mark.seq) return [0, 0];
-    const [live, probed] = oldest ?? await oldestLive(stream, mark.seq, head);
+    const [live, probed] = oldest ?? await oldestLive(kv, stream, mark.seq, head, alive);
     if (live === null) return [0, probed];
-    // Nothing above the mark has expired, so neither has any read state there: the mark's count is exact.
+    const floor = live - 1;
+    if (mark.chunks) {
+      const [reads, read] = await readsBetween(userId, stream, mark.chunks, floor, head);
+      return [head - floor - reads, probed + read];
+    }
+    // A mark from before the bitmaps: its count holds while nothing above it has expired; else list.
     if (live === mark.seq + 1 && mark.states !== undefined) {
       return [Math.max(0, head - mark.seq - mark.states), probed];
     }
-    const from = live - 1;
-    const states = await statesBetween(userId, stream, from, head);
-    return [Math.max(0, head - from - states.size), probed + states.size];
+    const states = await statesBetween(userId, stream, floor, head);
+    return [Math.max(0, head - floor - states.size), probed + states.size];
   }
 
-  /** The next mark when `seq` is read one at a time above `mark`: counted, and folded past the cap. */
-  async function markAfterRead(userId: string, stream: Stream, mark: ReadMark, seq: number, readAt: string) {
-    if (mark.states !== undefined && mark.states < READ_STATE_CAP) {
-      return { ...mark, states: mark.states + 1 };
+  /**
+   * The mark with its bitmaps' counts, and the bitmap chunks to write with it: none for a mark that has them;
+   * for a mark from before them, chunks built from its read states (the notification of a read state expires
+   * no later than a TTL after it was read).
+   */
+  async function withBitmaps(
+    userId: string,
+    stream: Stream,
+    stored: ReadMark,
+  ): Promise<{ mark: CountedMark; bitmaps: Map<number, Uint8Array> }> {
+    const bitmaps = new Map<number, Uint8Array>();
+    if (stored.chunks) return { mark: stored as CountedMark, bitmaps };
+    const chunks: Record<number, ChunkCount> = {};
+    for (const [seq, readAt] of await statesBetween(userId, stream, stored.seq)) {
+      const chunk = chunkOf(seq);
+      bitmaps.set(chunk, withBit(bitmaps.get(chunk) ?? null, seq));
+      chunks[chunk] = {
+        bits: (chunks[chunk]?.bits ?? 0) + 1,
+        until: Math.max(chunks[chunk]?.until ?? 0, Date.parse(readAt) + ttlMs),
+      };
     }
-    const held = [...(await statesBetween(userId, stream, mark.seq))];
-    const complete = held.length < STATES_LISTED;
-    // Fewer than the cap (some expired, or the count was unknown): the count is only made exact.
-    if (held.length < READ_STATE_CAP) return { ...mark, states: held.length + 1 };
-    const half = Math.floor(held.length / 2);
-    const [foldedSeq, foldedAt] = held[half - 1];
-    return {
-      seq: foldedSeq,
-      readAt: mark.readAt ?? foldedAt ?? readAt,
-      states: complete ? held.length - half + (seq > foldedSeq ? 1 : 0) : undefined,
-    };
+    return { mark: { seq: stored.seq, readAt: stored.readAt, chunks }, bitmaps };
   }
 
-  /** Marks one of the user's notifications read (atomically with its mark); see the file's header. */
+  /** The counts worth keeping above `seq`: of chunks reaching above it whose notifications are not all expired. */
+  function countsAbove(chunks: Record<number, ChunkCount>, seq: number): Record<number, ChunkCount> {
+    const at = now();
+    return Object.fromEntries(
+      Object.entries(chunks).filter(([chunk, count]) =>
+        chunkStart(Number(chunk)) + CHUNK_BITS - 1 > seq && count.until > at
+      ),
+    );
+  }
+
+  /** Marks one of the user's notifications read, atomically with its mark; see the file's header. */
   async function markRead(userId: string, n: StoredNotification): Promise<void> {
     const markKey = readMarkKey(userId, n.stream);
     const stateKey = readStateKey(userId, n.stream, n.seq);
+    const chunk = chunkOf(n.seq);
     await commitWithRetry(async () => {
-      const [markEntry, stateEntry] = await kv.getMany<[ReadMark, string]>([markKey, stateKey]);
-      const mark = markEntry.value ?? EMPTY_MARK;
-      if (stateEntry.value !== null || n.seq <= mark.seq) return { done: undefined };
-      const readAt = new Date(now()).toISOString();
-      const next = await markAfterRead(userId, n.stream, mark, n.seq, readAt);
-      const op = kv.atomic().check(markEntry).check(stateEntry).set(markKey, next);
-      if (n.seq > next.seq) op.set(stateKey, readAt, { expireIn: ttlMs });
+      const [markEntry, stateEntry, bitsEntry] = await kv.getMany<[ReadMark, string, Uint8Array]>([
+        markKey,
+        stateKey,
+        readBitmapKey(userId, n.stream, chunk),
+      ]);
+      const stored = markEntry.value ?? EMPTY_MARK;
+      if (stateEntry.value !== null || n.seq <= stored.seq) return { done: undefined };
+      const { mark, bitmaps } = await withBitmaps(userId, n.stream, stored);
+      // A mark just built from its read states has its chunks in `bitmaps`, rebuilt whole.
+      const bits = withBit(stored.chunks ? bitsEntry.value : bitmaps.get(chunk) ?? null, n.seq);
+      bitmaps.set(chunk, bits);
+      const chunks = countsAbove(mark.chunks, mark.seq);
+      chunks[chunk] = {
+        bits: countBits(bits),
+        until: Math.max(chunks[chunk]?.until ?? 0, Date.parse(n.createdAt) + ttlMs),
+      };
+      const op = kv.atomic()
+        .check(markEntry)
+        .set(markKey, { seq: mark.seq, readAt: mark.readAt, chunks } satisfies ReadMark)
+        .set(stateKey, new Date(now()).toISOString(), { expireIn: ttlMs });
+      for (const [at, value] of bitmaps) {
+        if (chunks[at]) op.set(readBitmapKey(userId, n.stream, at), value, { expireIn: ttlMs });
+      }
       return { op, result: undefined };
     });
   }
 
-  /** Marks everything in the user's streams up to `heads` read; returns how many were unread. */
+  /**
+   * Marks everything in the user's streams up to `heads` read, in one commit checked against every stream's
+   * mark: all the marks move forward together, or none does and it starts again from fresh reads. Returns how
+   * many were unread.
+   */
   async function markAllRead(userId: string, streams: Stream[], heads: Positions): Promise<number> {
-    let updated = 0;
-    for (const stream of streams) {
-      const markKey = readMarkKey(userId, stream);
-      updated += await commitWithRetry<number>(async () => {
-        const entry = await kv.get<ReadMark>(markKey);
-        const mark = entry.value ?? EMPTY_MARK;
-        if (heads[stream] <= mark.seq) return { done: 0 };
-        const [unread] = await unreadIn(userId, stream, heads[stream], mark);
-        // Read states above the new mark (notifications that arrived since the heads were read) still count.
-        const above = await statesBetween(userId, stream, heads[stream]);
-        const next: ReadMark = {
-          seq: heads[stream],
-          readAt: new Date(now()).toISOString(),
-          states: above.size < STATES_LISTED ? above.size : undefined,
-        };
-        return { op: kv.atomic().check(entry).set(markKey, next), result: unread };
-      });
-    }
-    return updated;
+    const keys = streams.map((stream) => readMarkKey(userId, stream));
+    return await commitWithRetry<number>(async () => {
+      const entries = await kv.getMany<ReadMark[]>(keys);
+      const op = kv.atomic();
+      const readAt = new Date(now()).toISOString();
+      let [unread, moved] = [0, 0];
+      for (const [i, stream] of streams.entries()) {
+        op.check(entries[i]);
+        const stored = entries[i].value ?? EMPTY_MARK;
+        if (heads[stream] <= stored.seq) continue;
+        // Counted as stored: a mark from before the bitmaps counts from its read states, not from the bitmaps
+        // this commit is about to write.
+        unread += (await unreadIn(userId, stream, heads[stream], stored))[0];
+        const { mark, bitmaps } = await withBitmaps(userId, stream, stored);
+        moved++;
+        // Reads above the new mark (of notifications newer than `heads`) keep their counts.
+        const chunks = countsAbove(mark.chunks, heads[stream]);
+        op.set(keys[i], { seq: heads[stream], readAt, chunks } satisfies ReadMark);
+        for (const [at, value] of bitmaps) {
+          if (chunks[at]) op.set(readBitmapKey(userId, stream, at), value, { expireIn: ttlMs });
+        }
+      }
+      return moved ? { op, result: unread } : { done: 0 };
+    });
   }
 
-  return { marksOf, statesBetween, oldestLive, unreadIn, markRead, markAllRead };
+  return { marksOf, statesBetween, unreadIn, markRead, markAllRead };
 }
 
 export type ReadMarks = ReturnType<typeof createReadMarks>;

@@ -4,7 +4,8 @@
  */
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import type { StoredNotification, StreamHead } from "./notifications.ts";
+import type { StoredNotification } from "./notifications.ts";
+import type { StreamHead } from "./stream_heads.ts";
 
 export type RelayEvent =
   | {

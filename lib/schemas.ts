@@ -1,18 +1,11 @@
 /**
- * The shapes of everything that comes in: socket frames from clients and domain events from the platform.
- * Types are inferred from these schemas, never written twice.
+ * The shapes of the platform's domain events, as they come in by webhook (and, for the frames a client may
+ * publish, by socket: lib/publishable_frames.ts). Types are inferred from these schemas, never written twice.
  */
 import { z } from "zod";
+import { NOTIFICATION_TYPES } from "./protocol.ts";
 
-export const NOTIFICATION_TYPES = [
-  "project_update",
-  "payment_update",
-  "system_announcement",
-  "admin_alert",
-  "user_message",
-] as const;
 export const notificationTypeSchema = z.enum(NOTIFICATION_TYPES);
-export type NotificationType = z.infer<typeof notificationTypeSchema>;
 
 const id = z.string().min(1).max(200);
 const text = (max: number) => z.string().min(1).max(max);
@@ -78,53 +71,3 @@ export const domainEventSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("message.sent"), data: userMessageSchema }),
 ]);
 export type DomainEvent = z.infer<typeof domainEventSchema>;
-
-// ---- Socket frames, client → server -------------------------------------------------------------------
-
-const frameId = z.union([z.string().max(100), z.number()]).optional();
-const positionsSchema = z.record(z.string().max(250), z.number().int().nonnegative()).refine(
-  (p) => Object.keys(p).length <= 16,
-  "too many streams",
-);
-
-export const CLIENT_FRAME_TYPES = [
-  "ping",
-  "subscribe",
-  "unsubscribe",
-  "resume",
-  "ack",
-  "auth",
-  "user_message",
-  "system_announcement",
-  "admin_alert",
-  "project_update",
-  "payment_update",
-] as const;
-export type ClientFrameType = typeof CLIENT_FRAME_TYPES[number];
-
-/** The envelope every client frame shares; `data` is checked by the frame's own schema. */
-export const clientEnvelopeSchema = z.object({
-  type: z.string().max(64),
-  id: frameId,
-  data: z.unknown().optional(),
-  timestamp: z.unknown().optional(),
-});
-
-const subscriptionTypes = z.array(z.union([notificationTypeSchema, z.literal("metrics")])).min(1).max(10);
-
-/** Per frame type, the schema of its `data`. */
-export const clientDataSchemas = {
-  ping: z.unknown(),
-  subscribe: z.object({ types: subscriptionTypes }),
-  unsubscribe: z.object({ types: subscriptionTypes }),
-  resume: z.object({ positions: positionsSchema }),
-  ack: z.object({ ids: z.array(id).min(1).max(500) }),
-  auth: z.object({ token: z.string().min(1).max(8192) }),
-  user_message: z.strictObject({ toUserId: id, subject: text(200), content: text(5000) }),
-  system_announcement: announcementSchema,
-  admin_alert: adminAlertSchema,
-  project_update: projectUpdateSchema,
-  payment_update: paymentUpdateSchema,
-} satisfies Record<ClientFrameType, z.ZodType>;
-
-export type ClientData<T extends ClientFrameType> = z.infer<typeof clientDataSchemas[T]>;

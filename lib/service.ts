@@ -1,38 +1,32 @@
 /**
- * The service: every part wired together for one isolate, with the loops that keep its KV records fresh.
- * Routes call this; it knows nothing of HTTP.
+ * The service: every part wired together for one isolate, the loops that keep its KV records fresh, and the
+ * few operations routes call (`Service`). Routes never reach past these to its parts; it knows nothing of HTTP.
  */
-import { AuthError, createSessionVerifier, type SocketIdentity } from "./auth.ts";
-import { createSocketTokens } from "./socket_tokens.ts";
-import { CLOSE, type CloseCause } from "./close_codes.ts";
+import { type Admission, createAdmissionControl, type SocketClient } from "./admission.ts";
+import { createSessionVerifier, type Role, type SessionVerifier } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { createConnectionPlaces } from "./connection_places.ts";
 import { type ConnectionRecord, createConnectionRegistry } from "./connections.ts";
 import { createDeliveryStore } from "./deliveries.ts";
 import { draftsFor } from "./events.ts";
+import { createIsolateGauges } from "./gauges.ts";
+import type { HealthReport } from "./health.ts";
 import { createHub } from "./hub.ts";
 import { createIsolateDirectory, ISOLATE_BEAT_MS } from "./isolates.ts";
-import type { Logger } from "./log.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
-import {
-  createNotificationStore,
-  type NotificationDraft,
-  type Positions,
-  streamsOf,
-} from "./notifications.ts";
-import type { Relay, RelayEvent } from "./relay.ts";
-import type { DomainEvent } from "./schemas.ts";
-import {
-  type SessionContext,
-  type SessionLimits,
-  type SessionServices,
-  type SocketSession,
-  startSession,
-} from "./socket_session.ts";
-import { createIsolateGauges } from "./gauges.ts";
 import { healthProbeKey } from "./keys.ts";
 import { createKvProbe } from "./kv_probe.ts";
 import { createLiveness } from "./liveness.ts";
+import type { Logger } from "./log.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { type AppendResult, createNotificationStore, type NotificationDraft } from "./notifications.ts";
+import { CLOSE, type WebSocketMetrics } from "./protocol.ts";
+import type { ListOptions, NotificationPage } from "./read_states.ts";
+import type { Relay, RelayEvent } from "./relay.ts";
+import type { DomainEvent } from "./schemas.ts";
+import { createServiceReports } from "./service_reports.ts";
+import { createSocketLifecycle } from "./socket_lifecycle.ts";
+import type { SocketSession } from "./socket_session.ts";
+import { createSocketTokens, type SocketTokens } from "./socket_tokens.ts";
 
 export interface ServiceDeps {
   config: Config;
@@ -44,24 +38,61 @@ export interface ServiceDeps {
   now?: () => number;
 }
 
-export interface Admission {
-  connectionId: string;
-  identity?: SocketIdentity;
-  /** Why the socket will be closed right after the upgrade, if it will be. */
-  refusal?: CloseCause;
+/** What a publication did: stored (or found a duplicate of its webhook id), and handed to local readers. */
+export interface Published extends AppendResult {
+  /** Sockets on this isolate that read the notifications' streams (a socket reading two is counted twice). */
+  delivered: number;
 }
 
-/** Longest an admitted socket may take to open before its admission is given back. */
-const MAX_HANDSHAKE_MS = 10_000;
+/** What routes, middleware and the process may ask of the service. */
+export interface Service {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+  /** Checks a platform session token. */
+  readonly verifySession: SessionVerifier;
+  readonly socketTokens: SocketTokens;
 
-/** Frames a client may publish, and the domain event each becomes. */
-const FRAME_EVENTS = {
-  user_message: "message.sent",
-  system_announcement: "announcement.published",
-  admin_alert: "admin.alert",
-  project_update: "project.status_changed",
-  payment_update: "invoice.status_changed",
-} as const;
+  /** Deno's `idleTimeout` for the upgrade: the connection timeout, in seconds (lib/liveness.ts). */
+  readonly socketIdleTimeoutSeconds: number;
+  /** Checks a socket token and the limits before the upgrade; the socket learns the verdict once open. */
+  admit(token: string | undefined, client: SocketClient): Promise<Admission>;
+  /** Gives back the admission of a socket whose upgrade failed. */
+  abandon(connectionId: string): void;
+  /** Serves an upgraded socket, admitted or refused, through its life (lib/socket_lifecycle.ts). */
+  serveSocket(ws: WebSocket, admission: Admission): void;
+
+  /** Stores drafts durably, then hands them to local sockets and the relay. Resolves after the KV commit. */
+  publish(drafts: NotificationDraft[], webhookId?: string): Promise<Published>;
+  /** Stores and delivers the notifications of one domain event. */
+  publishEvent(event: DomainEvent, webhookId?: string): Promise<Published>;
+  /** One page of a user's notifications, newest first (`realtime_notification_list_entries_total` counts). */
+  listNotifications(userId: string, role: Role, options: ListOptions): Promise<NotificationPage>;
+  /** Marks one notification read for this user; false when it is not theirs to read. */
+  markRead(userId: string, role: Role, id: string): Promise<boolean>;
+  /** Marks everything currently in the user's streams read; returns how many were unread. */
+  markAllRead(userId: string, role: Role): Promise<number>;
+
+  /** The seeds' `WebSocketMetrics`, across every live isolate. */
+  status(): Promise<WebSocketMetrics>;
+  /** The health report of `/health` and the status panel. */
+  health(): Promise<HealthReport>;
+  /** Every live isolate's metrics as Prometheus text. */
+  scrape(): Promise<string>;
+  /** Every live socket's record on every live isolate, oldest connection first. */
+  connections(): Promise<ConnectionRecord[]>;
+  /** Closes a socket with 4500 wherever it lives; false when no live socket has that id. */
+  disconnect(connectionId: string): Promise<boolean>;
+
+  /**
+   * Starts the loops: isolate heartbeat, the `/health` KV probe, record refresh, token expiry and handshake
+   * deadlines, the janitor of dead isolates' connection places, metrics.
+   */
+  start(): Promise<void>;
+  /** Closes every socket 1001 and stops the loops. */
+  shutdown(): Promise<void>;
+}
 
 /** Builds the service for this isolate. Call `start()` to run its loops and `shutdown()` to end them. */
 export function createService(deps: ServiceDeps) {
@@ -72,7 +103,7 @@ export function createService(deps: ServiceDeps) {
   const metrics = deps.metrics ?? createMetrics();
   const store = createNotificationStore(kv, { ttlMs: config.notificationTtlMs, now });
   const deliveries = createDeliveryStore(kv, { ttlMs: config.notificationTtlMs, now });
-  const hub = createHub({ readRange: store.range, metrics, now });
+  const hub = createHub<SocketSession>({ readRange: store.range, metrics, log, now });
   const isolates = createIsolateDirectory(kv, now);
   const registry = createConnectionRegistry(kv, {
     isolateId,
@@ -89,25 +120,48 @@ export function createService(deps: ServiceDeps) {
     // Taken for dead (no heartbeat for seconds) while alive: its places were given back, so its sockets, open
     // or opening, must go and claim again. 1013 tells their clients to back off and reconnect.
     onLost() {
-      for (const connectionId of [...admitting.keys()]) abandon(connectionId);
+      admission.abandonAll();
       hub.closeAll(CLOSE.tryAgainLater.code, CLOSE.tryAgainLater.reason);
     },
   });
   const socketTokens = createSocketTokens(config.wsTokenSecret, config.tokenTtlSeconds, now);
-  const verifySession = createSessionVerifier(config.session);
+  const admission = createAdmissionControl({
+    maxConnections: config.maxConnections,
+    connectionTimeoutMs: config.connectionTimeoutMs,
+    socketTokens,
+    places,
+    openCount: () => hub.size,
+    metrics,
+    now,
+  });
   const gauges = createIsolateGauges(metrics, hub, relay, now);
   const kvProbe = createKvProbe(kv, healthProbeKey(isolateId));
   const liveness = createLiveness(config.heartbeatIntervalMs, config.connectionTimeoutMs, log);
+  const reports = createServiceReports({
+    gauges,
+    isolates,
+    isolateId,
+    kvProbe,
+    relay,
+    maxConnectionsPerIsolate: config.maxConnections,
+    now,
+  });
+  const sockets = createSocketLifecycle({
+    config,
+    hub,
+    admission,
+    records: registry,
+    isolateId,
+    liveness,
+    store: { positions: store.heads, scan: (stream, after) => store.scan(stream, after) },
+    acknowledge: deliveries.acknowledge,
+    publish: (event) => publishEvent(event),
+    verifyToken: (token) => socketTokens.verify(token),
+    metrics,
+    log,
+    now,
+  });
   const timers: ReturnType<typeof setInterval>[] = [];
-  let stopping = false;
-  /**
-   * Sockets admitted but not yet open count against MAX_CONNECTIONS too, until `attach` (open) or `abandon`
-   * (closed before opening, or still not open at its deadline) takes them out: between the two, they are here
-   * and not in the hub. A client that drops during the handshake gets neither `open` nor `close` from Deno,
-   * so the once-a-second sweep gives such admissions back; one timer for all rather than one per handshake.
-   */
-  const admitting = new Map<string, { deadline: number }>();
-  const handshakeLimitMs = Math.min(config.connectionTimeoutMs, MAX_HANDSHAKE_MS);
 
   relay.subscribe((event: RelayEvent) => {
     if (event.origin === isolateId) return;
@@ -115,17 +169,17 @@ export function createService(deps: ServiceDeps) {
     if (event.kind === "notification") {
       if (event.head) store.noteHead(event.notification.stream, event.head);
       hub.deliver(event.notification, event.acceptedAt);
-    } else {hub.get(event.connectionId)?.close(
-        CLOSE.disconnectedByAdmin.code,
-        CLOSE.disconnectedByAdmin.reason,
-      );}
+    } else {
+      hub.get(event.connectionId)?.close(CLOSE.disconnectedByAdmin.code, CLOSE.disconnectedByAdmin.reason);
+    }
   });
 
-  /** Stores drafts durably, then hands them to local sockets and the relay. Resolves after the KV commit. */
-  async function publish(drafts: NotificationDraft[], webhookId?: string) {
+  async function publish(drafts: NotificationDraft[], webhookId?: string): Promise<Published> {
     const acceptedAt = now();
     const result = await store.append(drafts, webhookId);
+    let delivered = 0;
     for (const notification of result.notifications) {
+      delivered += hub.readerCount(notification.stream);
       hub.deliver(notification, acceptedAt);
       const head = result.heads?.get(notification.stream);
       relay.publish({
@@ -137,142 +191,13 @@ export function createService(deps: ServiceDeps) {
         origin: isolateId,
       });
     }
-    return result;
+    return { ...result, delivered };
   }
 
-  /** Stores and delivers the notifications of one domain event. */
-  function publishEvent(event: DomainEvent, webhookId?: string) {
+  function publishEvent(event: DomainEvent, webhookId?: string): Promise<Published> {
     return publish(draftsFor(event), webhookId);
   }
 
-  function toRecord(s: SocketSession): ConnectionRecord {
-    return {
-      id: s.id,
-      userId: s.identity.userId,
-      userName: s.identity.name,
-      userRole: s.identity.role,
-      clientIp: s.clientIp,
-      userAgent: s.userAgent,
-      connectedAt: new Date(s.connectedAt).toISOString(),
-      lastActivity: new Date(s.lastActivity).toISOString(),
-      messageCount: s.messageCount,
-      isolateId,
-    };
-  }
-
-  /** A socket's record, to be built only if it is written. */
-  const recordOf = (s: SocketSession) => ({ id: s.id, record: () => toRecord(s) });
-
-  /** Checks a socket token and the limits before the upgrade; the socket learns the verdict once open. */
-  async function admit(token: string | undefined, clientIp: string): Promise<Admission> {
-    const connectionId = crypto.randomUUID();
-    let identity: SocketIdentity;
-    try {
-      identity = await socketTokens.verify(token);
-    } catch (error) {
-      metrics.inc("realtime_auth_failures_total", {
-        reason: error instanceof AuthError ? error.reason : "invalid",
-      });
-      return { connectionId, refusal: "invalidAuth" };
-    }
-    if (stopping) return { connectionId, identity, refusal: "shuttingDown" };
-    if (hub.size + admitting.size >= config.maxConnections) {
-      metrics.inc("realtime_rate_limited_total", { kind: "isolate" });
-      return { connectionId, identity, refusal: "tryAgainLater" };
-    }
-    const deadline = now() + handshakeLimitMs;
-    admitting.set(connectionId, { deadline });
-    const claim = await places.claim(connectionId, identity.userId, clientIp, deadline);
-    if (claim === "ok") return { connectionId, identity };
-    admitting.delete(connectionId);
-    if (claim === "busy") {
-      // The places could not be decided before the handshake's deadline (KV contended or failing).
-      metrics.inc("realtime_rate_limited_total", { kind: "places_busy" });
-      return { connectionId, identity, refusal: "tryAgainLater" };
-    }
-    metrics.inc("realtime_rate_limited_total", { kind: claim === "user_limit" ? "user" : "ip" });
-    return { connectionId, identity, refusal: "connectionLimit" };
-  }
-
-  // What every socket's session shares, allocated once rather than per socket.
-  const sessionLimits: SessionLimits = {
-    messageSizeLimit: config.messageSizeLimit,
-    messageRatePerMinute: config.messageRatePerMinute,
-    heartbeatInterval: config.heartbeatIntervalMs,
-    connectionTimeout: config.connectionTimeoutMs,
-    bufferSize: config.bufferSize,
-  };
-  const sessionServices: SessionServices = {
-    verifyToken: (token) => socketTokens.verify(token),
-    positions: store.heads,
-    scan: (stream, after) => store.scan(stream, after),
-    acknowledge: deliveries.acknowledge,
-    publishFrame: async (identity, type, data) => {
-      const payload = type === "user_message"
-        ? {
-          ...(data as object),
-          fromUserId: identity.userId,
-          fromUserName: identity.name || identity.userId,
-        }
-        : data;
-      const event = { type: FRAME_EVENTS[type], data: payload } as DomainEvent;
-      const { notifications } = await publishEvent(event);
-      return notifications[0].id;
-    },
-  };
-  const sessionContext: SessionContext = {
-    limits: sessionLimits,
-    services: sessionServices,
-    metrics,
-    log,
-    now,
-    onOpen(session: SocketSession) {
-      hub.add(session);
-      metrics.inc("realtime_connections_opened_total");
-      registry.save([recordOf(session)]).catch((error) =>
-        log.warn("Record not saved", { connectionId: session.id, error })
-      );
-      log.info("Socket open", { connectionId: session.id, userId: session.userId, role: session.role });
-    },
-    onWelcomed: (_session: SocketSession, positions: Positions) => hub.notePositions(positions),
-    onClosed(session: SocketSession) {
-      hub.remove(session);
-      places.release(session.id);
-      registry.remove(session.id).catch((error) =>
-        log.warn("Record not deleted", { connectionId: session.id, error })
-      );
-      log.info("Socket closed", { connectionId: session.id });
-    },
-  };
-
-  /**
-   * Runs the protocol on a freshly opened socket that was admitted; false (and nothing started) when its
-   * admission was given back meanwhile because the handshake took too long.
-   */
-  function attach(
-    ws: WebSocket,
-    admission: Admission & { identity: SocketIdentity },
-    clientIp: string,
-    ua: string,
-  ): boolean {
-    if (!admitting.delete(admission.connectionId)) return false;
-    startSession(ws, sessionContext, {
-      connectionId: admission.connectionId,
-      identity: admission.identity,
-      streams: streamsOf(admission.identity.userId, admission.identity.role),
-      clientIp,
-      userAgent: ua,
-    });
-    return true;
-  }
-
-  /** Gives back the places of a socket that was admitted but never opened (once, whoever calls first). */
-  function abandon(connectionId: string) {
-    if (!admitting.delete(connectionId)) return;
-    places.release(connectionId);
-  }
-
-  /** Closes a socket with 4500 wherever it lives; false when no live socket has that id. */
   async function disconnect(connectionId: string): Promise<boolean> {
     const local = hub.get(connectionId);
     if (local) {
@@ -289,16 +214,6 @@ export function createService(deps: ServiceDeps) {
     await isolates.beat({ isolateId, startedAt, gauges: gauges.sample(), metrics: metrics.snapshot() });
   }
 
-  /** Closes sockets whose token expired, and gives back admissions whose handshake never finished. */
-  function sweep() {
-    const t = now();
-    for (const conn of hub.connections()) {
-      const session = conn as SocketSession;
-      if (session.identity.expiresAt <= t) session.closeWith("tokenExpired");
-    }
-    for (const [connectionId, { deadline }] of admitting) if (deadline <= t) abandon(connectionId);
-  }
-
   function every(ms: number, task: () => unknown) {
     timers.push(setInterval(async () => {
       try {
@@ -309,35 +224,35 @@ export function createService(deps: ServiceDeps) {
     }, ms));
   }
 
-  return {
+  const service: Service = {
     config,
-    kv,
-    isolateId,
-    metrics,
-    store,
-    hub,
-    registry,
-    places,
-    isolates,
-    socketTokens,
-    verifySession,
-    relay,
     log,
+    metrics,
     now,
-    admit,
-    attach,
-    abandon,
+    verifySession: createSessionVerifier(config.session),
+    socketTokens,
+
+    socketIdleTimeoutSeconds: liveness.idleTimeoutSeconds,
+    admit: admission.admit,
+    abandon: admission.abandon,
+    serveSocket: sockets.serve,
+
     publish,
     publishEvent,
-    disconnect,
-    gauges,
-    kvProbe,
-    liveness,
+    async listNotifications(userId, role, options) {
+      const { examined, ...page } = await store.list(userId, role, options);
+      metrics.inc("realtime_notification_list_entries_total", undefined, examined);
+      return page;
+    },
+    markRead: store.markRead,
+    markAllRead: store.markAllRead,
 
-    /**
-     * Starts the loops: isolate heartbeat, the `/health` KV probe, record refresh, token expiry and handshake
-     * deadlines, the janitor of dead isolates' connection places, metrics.
-     */
+    status: reports.status,
+    health: reports.health,
+    scrape: reports.scrape,
+    connections: registry.list,
+    disconnect,
+
     async start() {
       await beat();
       // After the first beat: a janitor takes a holder whose isolate has no heartbeat for a dead one's.
@@ -345,21 +260,21 @@ export function createService(deps: ServiceDeps) {
       await kvProbe.start();
       every(ISOLATE_BEAT_MS, beat);
       every(ISOLATE_BEAT_MS, () => places.reclaimDead());
-      every(
-        config.heartbeatIntervalMs,
-        () => registry.save([...hub.connections()].map((c) => recordOf(c as SocketSession))),
-      );
-      every(1000, sweep);
+      every(config.heartbeatIntervalMs, sockets.saveRecords);
+      every(1000, () => {
+        const t = now();
+        sockets.closeExpired(t);
+        admission.expire(t);
+      });
       every(1000, async () => {
         if (!hub.hasMetricsSubscribers()) return;
-        const status = await gauges.status(isolates, isolateId);
+        const status = await reports.status();
         hub.sendMetrics(JSON.stringify({ type: "metrics", data: status, timestamp: status.timestamp }));
       });
     },
 
-    /** Closes every socket 1001 and stops the loops. */
     async shutdown() {
-      stopping = true;
+      admission.stop();
       for (const timer of timers) clearInterval(timer);
       hub.closeAll(CLOSE.shuttingDown.code, CLOSE.shuttingDown.reason);
       await kvProbe.stop();
@@ -368,6 +283,12 @@ export function createService(deps: ServiceDeps) {
       await relay.close();
     },
   };
+
+  return {
+    ...service,
+    /** The parts the service wires, for tests that look inside; routes see only `Service`. */
+    parts: { hub, store, registry, isolates, relay },
+  };
 }
 
-export type Service = ReturnType<typeof createService>;
+export type ServiceWithParts = ReturnType<typeof createService>;

@@ -8,7 +8,7 @@ import type { Stream } from "./keys.ts";
 import { notificationFrame } from "./hub.ts";
 import type { Positions, StoredNotification } from "./notifications.ts";
 import type { Outbound } from "./outbound.ts";
-import type { NotificationType } from "./schemas.ts";
+import type { NotificationType } from "./protocol.ts";
 
 /** The part of a socket's session a replay reads and moves on. */
 export interface ReplayTarget {

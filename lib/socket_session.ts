@@ -1,79 +1,29 @@
 /**
  * One authenticated socket: the frame protocol of SPEC §5. Transport only: it reads and writes frames,
  * checks them against their schemas and the socket's limits, and calls the service for everything else.
- * It never parses a token itself; `auth` frames go to the injected verifier.
+ * It never parses a token itself; `auth` frames go to the injected verifier. Where it stands in a socket's
+ * life (registered, welcomed, released, closed) is lib/socket_lifecycle.ts.
  */
-import { ACK_IDS_PER_MINUTE, type AckBudget, acknowledgeWithin, createAckBudget } from "./socket_acks.ts";
+import type { AdmittedSocket } from "./admission.ts";
 import type { SocketIdentity } from "./auth.ts";
-import { CLOSE, type CloseCause } from "./close_codes.ts";
+import { clientDataSchemas } from "./client_frames.ts";
+import { takeFrame } from "./frame_intake.ts";
 import { type HubConnection, notificationFrame } from "./hub.ts";
 import type { Stream } from "./keys.ts";
 import { isKvFailure } from "./kv.ts";
 import type { Logger } from "./log.ts";
-import type { Metrics } from "./metrics.ts";
-import type { AckOutcome } from "./deliveries.ts";
-import type { Positions, StoredNotification } from "./notifications.ts";
+import { type Positions, type StoredNotification, streamsOf } from "./notifications.ts";
 import { NotificationTooLargeError } from "./notification_size.ts";
 import { createOutbound, type Outbound } from "./outbound.ts";
+import { type ClientFrameType, CLOSE, type CloseCause, type NotificationType } from "./protocol.ts";
+import { eventOf, publishRefusal } from "./publishable_frames.ts";
 import { createFrameRateLimiter, type FrameRateLimiter } from "./rate_limit.ts";
-import { takeFrame } from "./frame_intake.ts";
+import { ACK_IDS_PER_MINUTE, type AckBudget, acknowledgeWithin, createAckBudget } from "./socket_acks.ts";
+import type { SocketDeps } from "./socket_lifecycle.ts";
 import { replayInto, type ReplayResult } from "./socket_replay.ts";
-import { clientDataSchemas, type ClientFrameType, type NotificationType } from "./schemas.ts";
 import type { z } from "zod";
 
-export interface SessionLimits {
-  messageSizeLimit: number;
-  messageRatePerMinute: number;
-  heartbeatInterval: number;
-  connectionTimeout: number;
-  bufferSize: number;
-}
-
-/** What a socket asks of the rest of the service. */
-export interface SessionServices {
-  /** Verifies a fresh socket token for `auth`. */
-  verifyToken(token: string): Promise<SocketIdentity>;
-  /** Current heads of these streams. */
-  positions(streams: Stream[]): Promise<Positions>;
-  /** Stored notifications of a stream after a seq, in order, read a page at a time as they are taken. */
-  scan(stream: Stream, after: number): AsyncIterable<StoredNotification>;
-  /** Records deliveries of the user's own notifications among `ids`; says what became of the others. */
-  acknowledge(userId: string, streams: readonly Stream[], ids: string[]): Promise<AckOutcome>;
-  /** Stores and delivers what a client frame publishes; returns the id of the (first) notification. */
-  publishFrame(
-    identity: SocketIdentity,
-    type: "user_message" | "system_announcement" | "admin_alert" | "project_update" | "payment_update",
-    data: unknown,
-  ): Promise<string>;
-}
-
-/** What every socket of an isolate shares: made once per isolate, referenced (never copied) by each session. */
-export interface SessionContext {
-  limits: SessionLimits;
-  services: SessionServices;
-  metrics: Metrics;
-  /** The service's logger; a session adds its connection id to what it logs. */
-  log: Logger;
-  now: () => number;
-  /** Called once when the socket is gone, whatever closed it. */
-  onClosed(session: SocketSession): void;
-  /** Called first, before the welcome reads positions, so no live notification can slip between them. */
-  onOpen(session: SocketSession): void;
-  /** Called once the welcome has been sent, with the positions it carried. */
-  onWelcomed(session: SocketSession, positions: Positions): void;
-}
-
-/** What is particular to one socket. */
-export interface SessionInit {
-  connectionId: string;
-  identity: SocketIdentity;
-  streams: Stream[];
-  clientIp: string;
-  userAgent: string;
-}
-
-const ADMIN_FRAMES = new Set(["system_announcement", "admin_alert", "project_update", "payment_update"]);
-
+/** A socket's session as the rest of the service sees it: the hub, its record, its lifecycle. */
 export interface SocketSession extends HubConnection {
   readonly identity: SocketIdentity;
   readonly clientIp: string;
@@ -82,19 +32,36 @@ export interface SocketSession extends HubConnection {
   readonly lastActivity: number;
   readonly messageCount: number;
   closeWith(cause: CloseCause): void;
+  /** Reads the heads of its streams and sends the welcome; resolves with the heads it announced. */
+  welcome(): Promise<Positions>;
+  /** Sends what was held back since the session started, in order, and lets a `resume` run. */
+  releaseHeld(): void;
+  /** Closes 1011 after the welcome failed, logged as the store's fault or as one here. */
+  welcomeFailed(error: unknown): void;
 }
 
-/** Runs the protocol on an upgraded socket whose identity and limits were checked before the upgrade. */
-export function startSession(ws: WebSocket, context: SessionContext, init: SessionInit): SocketSession {
-  const session = new Session(ws, context, init);
-  session.start();
+/**
+ * Takes over an open socket's events and starts its session, holding live notifications back until
+ * `releaseHeld()`; `end` is called once when the socket is gone, whatever closed it.
+ */
+export function startSession(
+  ws: WebSocket,
+  deps: SocketDeps,
+  admitted: AdmittedSocket,
+  end: (session: SocketSession) => void,
+): SocketSession {
+  const session = new Session(ws, deps, admitted, end);
+  // No `error` listener: an error is always followed by `close`, and an unheard error event is not reported;
+  // each event type listened to costs memory on every socket (bench/RESULTS.md, tuning log, change 7).
+  ws.addEventListener("message", session);
+  ws.addEventListener("close", session);
   return session;
 }
 
 /**
  * One socket's session. A class, not a closure over local state: an idle socket holds one object of plain
- * fields, with the methods shared on the prototype, rather than ~20 closures and their context each (the
- * session is the main part of what each of 10,000 idle sockets costs).
+ * fields, with the methods shared on the prototype, rather than ~20 closures and their context each: the
+ * session is most of what an idle socket costs.
  */
 class Session implements SocketSession {
   readonly id: string;
@@ -128,39 +95,27 @@ class Session implements SocketSession {
   /** Made on first use: most sockets never log, and a child logger per socket is memory held for nothing. */
   private connLog: Logger | undefined = undefined;
 
-  constructor(private readonly ws: WebSocket, private readonly ctx: SessionContext, init: SessionInit) {
-    this.id = init.connectionId;
-    this.identity = init.identity;
-    this.userId = init.identity.userId;
-    this.role = init.identity.role;
-    this.clientIp = init.clientIp;
-    this.userAgent = init.userAgent;
-    this.connectedAt = ctx.now();
-    this.lastActivity = ctx.now();
-    this.streams = init.streams;
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly deps: SocketDeps,
+    admitted: AdmittedSocket,
+    private readonly end: (session: SocketSession) => void,
+  ) {
+    const { identity } = admitted;
+    this.id = admitted.connectionId;
+    this.identity = identity;
+    this.userId = identity.userId;
+    this.role = identity.role;
+    this.clientIp = admitted.clientIp;
+    this.userAgent = admitted.userAgent;
+    this.connectedAt = deps.now();
+    this.lastActivity = deps.now();
+    this.streams = streamsOf(identity.userId, identity.role);
     // Sized once (holes read as "not yet"): an array grown from empty reserves room for 17 numbers.
-    this.sent = new Array(init.streams.length);
-    this.welcomedAt = new Array(init.streams.length);
-    this.outbound = createOutbound(ws, ctx.limits.bufferSize);
-    this.rate = createFrameRateLimiter(ctx.limits.messageRatePerMinute, ctx.now);
-  }
-
-  /** Takes over the socket's events (the session itself is the listener) and sends the welcome. */
-  start() {
-    const ws = this.ws;
-    // The upgrade route's close handler gives back an admission that never opened; from now on, `finish`.
-    ws.onclose = null;
-    // No `error` listener: an error is always followed by `close`, and an unheard error event is not reported;
-    // each event type listened to costs a few hundred bytes per socket.
-    ws.addEventListener("message", this);
-    ws.addEventListener("close", this);
-    this.ctx.onOpen(this);
-    this.welcome().catch((e) => {
-      // The store failing is the store's fault, logged as the API logs its 503s; anything else is a bug here.
-      if (isKvFailure(e)) this.log().warn("Welcome failed: store unavailable", { error: e });
-      else this.log().error("Welcome failed", { error: e });
-      this.close(1011, "Internal error");
-    });
+    this.sent = new Array(this.streams.length);
+    this.welcomedAt = new Array(this.streams.length);
+    this.outbound = createOutbound(ws, deps.config.bufferSize);
+    this.rate = createFrameRateLimiter(deps.config.messageRatePerMinute, deps.now);
   }
 
   handleEvent(event: Event) {
@@ -172,7 +127,7 @@ class Session implements SocketSession {
     if (this.closed) return false;
     if (!this.held) return this.pass(n, frame, true);
     // Held frames are outbound frames too: past BUFFER_SIZE the socket is as slow a consumer as any.
-    if (this.held.length + this.outbound.queued() >= this.ctx.limits.bufferSize) {
+    if (this.held.length + this.outbound.queued() >= this.deps.config.bufferSize) {
       this.closeWith("slowConsumer");
     } else this.held.push(n); // counted when released
     return false;
@@ -196,13 +151,13 @@ class Session implements SocketSession {
 
   closeWith(cause: CloseCause) {
     const { code, reason } = CLOSE[cause];
-    if (cause === "slowConsumer") this.ctx.metrics.inc("realtime_slow_consumers_total");
+    if (cause === "slowConsumer") this.deps.metrics.inc("realtime_slow_consumers_total");
     this.log().info("Closing socket", { code, reason });
     this.close(code, reason);
   }
 
   private log(): Logger {
-    return this.connLog ??= this.ctx.log.with({ connectionId: this.id });
+    return this.connLog ??= this.deps.log.with({ connectionId: this.id });
   }
 
   private finish() {
@@ -211,19 +166,19 @@ class Session implements SocketSession {
     this.closed = true;
     this.held = null;
     this.outbound.clear();
-    this.ctx.onClosed(this);
+    this.end(this);
   }
 
   /** Queues a frame, counted as out by `type` unless the hub counts it in bulk; false if closed 4008 for it. */
   send(frame: string, type: string, counted = false): boolean {
     const queued = this.outbound.push(frame);
     if (!queued) this.closeWith("slowConsumer");
-    else if (!counted) this.ctx.metrics.inc("realtime_frames_total", { direction: "out", type });
+    else if (!counted) this.deps.metrics.inc("realtime_frames_total", { direction: "out", type });
     return queued;
   }
 
   private control(type: string, data: unknown) {
-    this.send(JSON.stringify({ type, data, timestamp: new Date(this.ctx.now()).toISOString() }), type);
+    this.send(JSON.stringify({ type, data, timestamp: new Date(this.deps.now()).toISOString() }), type);
   }
 
   private error(code: string, message: string, replyTo?: unknown) {
@@ -247,9 +202,9 @@ class Session implements SocketSession {
     for (const n of pending.sort((a, b) => a.seq - b.seq)) this.pass(n);
   }
 
-  private async welcome() {
-    const { limits } = this.ctx;
-    const heads = await this.ctx.services.positions(this.streams);
+  async welcome(): Promise<Positions> {
+    const { config } = this.deps;
+    const heads = await this.deps.store.positions(this.streams);
     this.streams.forEach((stream, i) => {
       if (stream in heads) this.sent[i] = this.welcomedAt[i] = heads[stream];
     });
@@ -260,10 +215,10 @@ class Session implements SocketSession {
       expiresAt: new Date(this.identity.expiresAt).toISOString(),
       positions: heads,
       limits: {
-        messageSizeLimit: limits.messageSizeLimit,
-        messageRatePerMinute: limits.messageRatePerMinute,
-        heartbeatInterval: limits.heartbeatInterval,
-        connectionTimeout: limits.connectionTimeout,
+        messageSizeLimit: config.messageSizeLimit,
+        messageRatePerMinute: config.messageRatePerMinute,
+        heartbeatInterval: config.heartbeatIntervalMs,
+        connectionTimeout: config.connectionTimeoutMs,
       },
     });
     this.control("system_announcement", {
@@ -271,9 +226,19 @@ class Session implements SocketSession {
       message: "Real-time updates are now active",
       priority: "low",
     });
-    this.ctx.onWelcomed(this, heads);
+    return heads;
+  }
+
+  releaseHeld() {
     this.replaying = false;
     this.release();
+  }
+
+  welcomeFailed(error: unknown) {
+    // The store failing is the store's fault, logged as the API logs its 503s; anything else is a bug here.
+    if (isKvFailure(error)) this.log().warn("Welcome failed: store unavailable", { error });
+    else this.log().error("Welcome failed", { error });
+    this.close(1011, "Internal error");
   }
 
   /** The positions a `resumed` frame reports: per stream read, the highest seq this socket was sent. */
@@ -287,9 +252,9 @@ class Session implements SocketSession {
 
   private receive(payload: unknown) {
     if (this.closed) return;
-    this.lastActivity = this.ctx.now();
+    this.lastActivity = this.deps.now();
     this.messageCount++;
-    const frame = takeFrame(payload, this.ctx.limits, this.rate, this.ctx.metrics);
+    const frame = takeFrame(payload, this.deps.config, this.rate, this.deps.metrics);
     if (frame.kind === "close") return this.closeWith(frame.cause);
     if (frame.kind === "error") return this.error(frame.code, frame.message, frame.replyTo);
     const { type: frameType, replyTo } = frame;
@@ -306,12 +271,12 @@ class Session implements SocketSession {
   }
 
   private async handle(type: ClientFrameType, data: unknown, replyTo: unknown) {
-    const { services } = this.ctx;
+    const { deps } = this;
     switch (type) {
       case "ping":
         this.control("pong", {
           replyTo: replyTo ?? null,
-          serverTime: new Date(this.ctx.now()).toISOString(),
+          serverTime: new Date(deps.now()).toISOString(),
         });
         return;
       case "subscribe":
@@ -339,7 +304,7 @@ class Session implements SocketSession {
         const { positions } = data as z.infer<typeof clientDataSchemas.resume>;
         let result: ReplayResult;
         try {
-          result = await replayInto(this, services, positions, this.ctx.limits.bufferSize);
+          result = await replayInto(this, deps.store, positions, deps.config.bufferSize);
         } finally {
           this.replaying = false;
           if (!this.closed) this.release();
@@ -352,9 +317,9 @@ class Session implements SocketSession {
         );
       }
       case "ack": {
-        const budget = this.ackBudget ??= createAckBudget(ACK_IDS_PER_MINUTE, this.ctx.now);
-        const record = (ids: string[]) => services.acknowledge(this.userId, this.streams, ids);
-        const acks = acknowledgeWithin(budget, (data as { ids: string[] }).ids, record, this.ctx.metrics);
+        const budget = this.ackBudget ??= createAckBudget(ACK_IDS_PER_MINUTE, deps.now);
+        const record = (ids: string[]) => deps.acknowledge(this.userId, this.streams, ids);
+        const acks = acknowledgeWithin(budget, (data as { ids: string[] }).ids, record, deps.metrics);
         if (acks.overBudget) {
           this.error("rate_limited", `Ack budget used up; ${acks.overBudget} ids dropped`, replyTo);
         }
@@ -363,29 +328,23 @@ class Session implements SocketSession {
       case "auth": {
         const { token } = data as { token: string };
         try {
-          const fresh = await services.verifyToken(token);
+          const fresh = await deps.verifyToken(token);
           if (fresh.userId !== this.userId || fresh.role !== this.role) throw new Error("Other user");
           this.identity = fresh;
           const reply = { expiresAt: new Date(fresh.expiresAt).toISOString() };
           this.control("auth_ok", replying(reply, replyTo));
         } catch {
-          this.ctx.metrics.inc("realtime_auth_failures_total", { reason: "refresh" });
+          deps.metrics.inc("realtime_auth_failures_total", { reason: "refresh" });
           this.closeWith("invalidAuth");
         }
         return;
       }
       default: {
-        if (ADMIN_FRAMES.has(type) && this.role !== "admin") {
-          return this.error("forbidden", `Unauthorized for message type: ${type}`, replyTo);
-        }
-        if (
-          type === "user_message" && this.role !== "admin" &&
-          (data as { toUserId: string }).toUserId !== "admins"
-        ) {
-          return this.error("forbidden", 'Clients may only write to "admins"', replyTo);
-        }
-        const id = await services.publishFrame(this.identity, type, data);
-        this.control("sent", { replyTo: replyTo ?? null, id });
+        // A frame that publishes a domain event (lib/publishable_frames.ts), if this sender may send it.
+        const refused = publishRefusal(this.identity, type, data);
+        if (refused) return this.error("forbidden", refused, replyTo);
+        const { notifications } = await deps.publish(eventOf(this.identity, type, data));
+        this.control("sent", { replyTo: replyTo ?? null, id: notifications[0].id });
       }
     }
   }

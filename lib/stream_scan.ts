@@ -50,3 +50,39 @@ export async function* scanStream(
     from = page[page.length - 1].key[2] as number;
   }
 }
+
+/** A probe's answer with the KV entries it read: `[value, entriesRead]`. */
+export type Counted<T> = [T, number];
+
+/**
+ * The lowest live seq of `stream` in `(after, head]`, or null. Expired notifications lie below live ones (seq
+ * follows time), so one read finds it unless expired ones are still stored (KV deletes them lazily); then a
+ * binary search does, in about log₂ of the stream's length.
+ */
+export async function oldestLive(
+  kv: Deno.Kv,
+  stream: Stream,
+  after: number,
+  head: number,
+  alive: (n: StoredNotification) => boolean,
+): Promise<Counted<number | null>> {
+  let reads = 1;
+  let first: StoredNotification | undefined;
+  const range = { start: notificationKey(stream, after + 1), end: notificationKey(stream, head + 1) };
+  for await (const entry of kv.list<StoredNotification>(range, { limit: 1 })) first = entry.value;
+  if (!first) return [null, reads];
+  if (alive(first)) return [first.seq, reads];
+  const isLive = async (seq: number) => {
+    reads++;
+    const entry = await kv.get<StoredNotification>(notificationKey(stream, seq));
+    return entry.value !== null && alive(entry.value);
+  };
+  if (!(await isLive(head))) return [null, reads];
+  let [dead, live] = [first.seq, head];
+  while (live - dead > 1) {
+    const mid = Math.floor((dead + live) / 2);
+    if (await isLive(mid)) live = mid;
+    else dead = mid;
+  }
+  return [live, reads];
+}

@@ -3,7 +3,7 @@
  * `realtime.v1`), a lone `<token>` (echoed back, as browsers demand), or `?token=`. The header is split on
  * commas with or without spaces, as RFC 6455 allows; Deno's own option splits only on ", ".
  */
-export const PROTOCOL = "realtime.v1";
+import { SUBPROTOCOL } from "./protocol.ts";
 
 export interface HandshakeToken {
   token?: string;
@@ -14,8 +14,8 @@ export interface HandshakeToken {
 /** The token and the subprotocol to answer with; `url` is the request's, read only for `?token=`. */
 export function handshakeToken(header: string | null, url: string): HandshakeToken {
   const offered = (header ?? "").split(",").map((p) => p.trim()).filter(Boolean);
-  if (offered.includes(PROTOCOL)) {
-    return { token: offered.find((p) => p !== PROTOCOL), protocol: PROTOCOL };
+  if (offered.includes(SUBPROTOCOL)) {
+    return { token: offered.find((p) => p !== SUBPROTOCOL), protocol: SUBPROTOCOL };
   }
   if (offered.length > 0) return { token: offered[0], protocol: offered[0] };
   return { token: new URL(url).searchParams.get("token") ?? undefined };

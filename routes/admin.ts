@@ -9,13 +9,10 @@ import { requireAdmin } from "../middleware/auth.ts";
 
 export const adminRoutes = new Hono<AppEnv>()
   .use("/api/admin/*", requireAdmin())
-  .get("/api/admin/websocket/status", async (c) => {
-    const service = c.get("service");
-    return c.json(await service.gauges.status(service.isolates, service.isolateId));
-  })
+  .get("/api/admin/websocket/status", async (c) => c.json(await c.get("service").status()))
   .get("/api/admin/websocket/connections", async (c) => {
     // Records are the seeds' WebSocketConnectionDetails plus `isolateId`; they never hold a token.
-    return c.json(await c.get("service").registry.list());
+    return c.json(await c.get("service").connections());
   })
   .delete("/api/admin/websocket/connections/:id", async (c) => {
     const id = c.req.param("id");

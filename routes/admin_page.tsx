@@ -13,7 +13,6 @@ import { DEMO_USERS } from "../lib/dev/demo_users.ts";
 import { renderIslandPage, renderPlainPage } from "../lib/page.tsx";
 import type { Service } from "../lib/service.ts";
 import type { AppEnv } from "../middleware/env.ts";
-import { serviceHealth } from "./health.ts";
 import { PAGE_STYLE } from "./page_style.ts";
 
 /** The 401 and 403 pages: an island when there are demo users to sign in as, plain HTML otherwise. */
@@ -46,9 +45,9 @@ const forbiddenPage = (who: Identity, demo: boolean) =>
 
 async function panelProps(service: Service, admin: Identity): Promise<AdminPanelProps> {
   const [status, connections, health] = await Promise.all([
-    service.gauges.status(service.isolates, service.isolateId),
-    service.registry.list(),
-    serviceHealth(service),
+    service.status(),
+    service.connections(),
+    service.health(),
   ]);
   return {
     status,

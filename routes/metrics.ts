@@ -4,9 +4,7 @@
  */
 import { Hono } from "hono";
 import { ApiError } from "../lib/api_error.ts";
-import { sumGauges } from "../lib/gauges.ts";
-import { mergeSnapshots } from "../lib/metrics.ts";
-import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../lib/prometheus.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../lib/prometheus.ts";
 import type { AppEnv } from "../middleware/env.ts";
 
 async function digest(text: string): Promise<string> {
@@ -27,11 +25,8 @@ export const metricsRoutes = new Hono<AppEnv>().get("/metrics", async (c) => {
     c.header("www-authenticate", 'Bearer realm="metrics"');
     throw new ApiError(401, "unauthorized", "A valid metrics token is required");
   }
-  const records = await service.gauges.liveRecords(service.isolates, service.isolateId);
-  const text = renderPrometheus({
-    snapshot: mergeSnapshots(records.map((r) => r.metrics)),
-    connectionsByRole: sumGauges(records, service.now()).connectionsByRole,
-    isolates: records.length,
+  return c.body(await service.scrape(), 200, {
+    "content-type": PROMETHEUS_CONTENT_TYPE,
+    "cache-control": "no-store",
   });
-  return c.body(text, 200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" });
 });

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError, issuesOf } from "../lib/api_error.ts";
-import { CursorError } from "../lib/notifications.ts";
+import { CursorError } from "../lib/read_states.ts";
 import type { AppEnv } from "../middleware/env.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { apiRateLimit } from "../middleware/api_rate_limit.ts";
@@ -24,14 +24,12 @@ export const notificationRoutes = new Hono<AppEnv>()
       throw new ApiError(422, "invalid_query", "Query parameters are not valid", issuesOf(query.error));
     }
     const { userId, role } = c.get("identity");
-    const service = c.get("service");
     try {
-      const { examined, ...page } = await service.store.list(userId, role, {
+      const page = await c.get("service").listNotifications(userId, role, {
         unread: query.data.unread === "1" || query.data.unread === "true",
         limit: Math.min(query.data.limit ?? 20, 100),
         cursor: query.data.cursor,
       });
-      service.metrics.inc("realtime_notification_list_entries_total", undefined, examined);
       return c.json(page);
     } catch (error) {
       if (error instanceof CursorError) {
@@ -44,11 +42,11 @@ export const notificationRoutes = new Hono<AppEnv>()
   })
   .post("/api/notifications/read-all", async (c) => {
     const { userId, role } = c.get("identity");
-    return c.json({ updated: await c.get("service").store.markAllRead(userId, role) });
+    return c.json({ updated: await c.get("service").markAllRead(userId, role) });
   })
   .post("/api/notifications/:id/read", async (c) => {
     const { userId, role } = c.get("identity");
-    const found = await c.get("service").store.markRead(userId, role, c.req.param("id"));
+    const found = await c.get("service").markRead(userId, role, c.req.param("id"));
     if (!found) throw new ApiError(404, "not_found", "Notification not found");
     return c.body(null, 204);
   });

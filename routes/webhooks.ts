@@ -63,7 +63,7 @@ export function webhookRoutes(secrets: readonly string[]) {
     return c.json({
       id,
       notifications: result.notifications.map(({ id, stream, seq }) => ({ id, stream, seq })),
-      delivered: result.notifications.reduce((sum, n) => sum + service.hub.readerCount(n.stream), 0),
+      delivered: result.delivered,
     }, 202);
   });
 }

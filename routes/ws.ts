@@ -1,11 +1,11 @@
 /**
  * `GET /ws`: the handshake rules of SPEC §5. The token and the limits are checked before the upgrade;
- * a refused socket is still upgraded and then closed with its code, so clients learn why.
+ * a refused socket is still upgraded and then closed with its code, so clients learn why. What happens to
+ * the socket from then on is lib/socket_lifecycle.ts.
  */
 import { Hono } from "hono";
 import { ApiError } from "../lib/api_error.ts";
 import { clientAddress } from "../lib/client_ip.ts";
-import { CLOSE } from "../lib/close_codes.ts";
 import { handshakeToken } from "../lib/subprotocol.ts";
 import { originAllowed, refuseOrigin } from "../middleware/origin_guard.ts";
 import type { AppEnv } from "../middleware/env.ts";
@@ -30,11 +30,11 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
   const ip = client.limitKey;
   const userAgent = (req.headers.get("user-agent") ?? "").slice(0, 300);
   const { token, protocol } = handshakeToken(req.headers.get("sec-websocket-protocol"), req.url);
-  const admission = await service.admit(token, ip);
+  const admission = await service.admit(token, { clientIp: ip, userAgent });
 
   let upgrade: ReturnType<typeof Deno.upgradeWebSocket>;
   try {
-    upgrade = Deno.upgradeWebSocket(req, { idleTimeout: service.liveness.idleTimeoutSeconds });
+    upgrade = Deno.upgradeWebSocket(req, { idleTimeout: service.socketIdleTimeoutSeconds });
   } catch {
     // A malformed upgrade (no Sec-WebSocket-Key, say) never opens nor closes a socket: give its places back
     // here, or a token holder could use up the places of a user or an IP with requests that fail.
@@ -42,23 +42,7 @@ export const wsRoutes = new Hono<AppEnv>().get("/ws", async (c) => {
     throw new ApiError(400, "bad_upgrade", "The WebSocket upgrade request is malformed");
   }
   const { socket, response } = upgrade;
-  // Pings every heartbeat of silence, closes 1001 at CONNECTION_TIMEOUT_MS (lib/liveness.ts).
-  service.liveness.watch(socket);
+  service.serveSocket(socket, admission);
   if (protocol) response.headers.set("sec-websocket-protocol", protocol);
-  socket.onopen = () => {
-    if (admission.refusal || !admission.identity) {
-      const { code, reason } = CLOSE[admission.refusal ?? "invalidAuth"];
-      socket.close(code, reason);
-      return;
-    }
-    // The session takes the socket's events over, its close included (it gives the places back itself);
-    // these handlers, and what they hold, are not needed again.
-    socket.onopen = null;
-    socket.onclose = null;
-    const attached = service.attach(socket, { ...admission, identity: admission.identity }, ip, userAgent);
-    // Too slow to open: its admission was given back, and its place may be someone else's by now.
-    if (!attached) socket.close(CLOSE.tryAgainLater.code, CLOSE.tryAgainLater.reason);
-  };
-  socket.onclose = () => service.abandon(admission.connectionId);
   return response;
 });

@@ -147,7 +147,7 @@ Deno.test("[admin api] two isolates sharing KV: status sums both, DELETE reaches
     });
 
     await t.step("DELETE on A closes B's socket 4500", async () => {
-      await eventually(async () => ((await b.service.registry.get(onB.id)) ? true : undefined));
+      await eventually(async () => ((await b.service.parts.registry.get(onB.id)) ? true : undefined));
       const res = await adminFetch(a, `/api/admin/websocket/connections/${onB.id}`, { method: "DELETE" });
       assert.equal(res.status, 204);
       assert.equal((await onB.socket.closed).code, 4500);

@@ -61,11 +61,11 @@ Deno.test("[relay kv] in-process isolates: an admin disconnect on one closes 450
     const { socket, welcome } = await connectWelcomed(b.wsUrl, await b.socketToken(randomUser()));
     const id = String(welcome.data.connectionId);
     // The record is written as the socket opens; wait until isolate A can see it.
-    for (let i = 0; !(await a.service.registry.get(id)); i++) {
+    for (let i = 0; !(await a.service.parts.registry.get(id)); i++) {
       assert.ok(i < 100, "connection record never appeared");
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    assert.equal(a.service.hub.get(id), undefined);
+    assert.equal(a.service.parts.hub.get(id), undefined);
     assert.equal(await a.service.disconnect(id), true);
     assert.deepEqual(await socket.closed, { code: 4500, reason: "Disconnected by administrator" });
   } finally {

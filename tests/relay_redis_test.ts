@@ -59,7 +59,7 @@ Deno.test({
     try {
       await t.step("healthy: an event accepted by A reaches the socket on B", async () => {
         await eventually(
-          () => a.service.relay.health().healthy && b.service.relay.health().healthy,
+          () => a.service.parts.relay.health().healthy && b.service.parts.relay.health().healthy,
           "connected",
         );
         await post("in_progress");
@@ -69,17 +69,20 @@ Deno.test({
       await t.step("an admin disconnect on A closes 4500 a socket held by B", async () => {
         const other = await connectWelcomed(b.wsUrl, await b.socketToken(randomUser()));
         const id = String(other.welcome.data.connectionId);
-        await eventually(async () => (await a.service.registry.get(id)) !== null, "the record is visible");
+        await eventually(
+          async () => (await a.service.parts.registry.get(id)) !== null,
+          "the record is visible",
+        );
         assert.equal(await a.service.disconnect(id), true);
         assert.deepEqual(await other.socket.closed, { code: 4500, reason: "Disconnected by administrator" });
       });
 
       await t.step("Redis stops: both relays turn unhealthy with a detail and count errors", async () => {
         await redis.stop();
-        await eventually(() => !b.service.relay.health().healthy, "B notices");
+        await eventually(() => !b.service.parts.relay.health().healthy, "B notices");
         await post("review"); // A publishes into the void: the failure is counted, the webhook still succeeds
-        await eventually(() => !a.service.relay.health().healthy, "A notices");
-        const health = a.service.relay.health();
+        await eventually(() => !a.service.parts.relay.health().healthy, "A notices");
+        const health = a.service.parts.relay.health();
         assert.equal(health.name, "redis");
         assert.match(health.detail ?? "", /publisher/);
         assert.ok(counterTotal(metricsA.snapshot(), "realtime_relay_errors_total", { relay: "redis" }) > 0);
@@ -92,7 +95,7 @@ Deno.test({
       await t.step("Redis returns: the relays reconnect by themselves", async () => {
         await redis.start();
         await eventually(
-          () => a.service.relay.health().healthy && b.service.relay.health().healthy,
+          () => a.service.parts.relay.health().healthy && b.service.parts.relay.health().healthy,
           "both relays are healthy again",
         );
         assert.ok(lines.some((l) => JSON.parse(l).msg === "Relay recovered"), "the recovery is logged");

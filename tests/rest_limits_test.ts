@@ -56,7 +56,7 @@ Deno.test("[rest] unread listing after read-all at 3,000 notifications reads a b
   try {
     const user = randomUser();
     const headers = { authorization: `Bearer ${await server.sessionToken(user)}` };
-    await fillStream(server.service.store, "all", 3000);
+    await fillStream(server.service.parts.store, "all", 3000);
     const examined = () =>
       counterTotal(server.service.metrics.snapshot(), "realtime_notification_list_entries_total");
     const list = async (query: string) => {

@@ -69,7 +69,7 @@ Deno.test("[webhooks] POST /api/webhooks/events", async (t) => {
       socket.send({ type: "ping", id: "after" });
       await socket.next("pong");
       assert.equal(socket.frames.filter((f) => f.type === "project_update").length, 1);
-      assert.deepEqual(await server.service.store.heads([`user:${user.userId}`]), {
+      assert.deepEqual(await server.service.parts.store.heads([`user:${user.userId}`]), {
         [`user:${user.userId}`]: 1,
       });
     });

@@ -202,7 +202,7 @@ Deno.test("[ws] limits: per user, per IP, per isolate", async (t) => {
       const b = await connectWelcomed(server.wsUrl, await server.socketToken(user));
       await a.socket.close();
       // The release is written to KV after the close event; wait for it to land.
-      for (let i = 0; i < 50 && (await server.service.registry.list()).length > 1; i++) {
+      for (let i = 0; i < 50 && (await server.service.parts.registry.list()).length > 1; i++) {
         await new Promise((r) => setTimeout(r, 20));
       }
       const c = await connectWelcomed(server.wsUrl, await server.socketToken(user));
@@ -211,7 +211,7 @@ Deno.test("[ws] limits: per user, per IP, per isolate", async (t) => {
     });
 
     await t.step("a fourth socket from one IP closes 1008", async () => {
-      await waitForNoConnections(server.service.registry);
+      await waitForNoConnections(server.service.parts.registry);
       const sockets = [];
       for (let i = 0; i < 3; i++) {
         sockets.push(await connectWelcomed(server.wsUrl, await server.socketToken(randomUser())));

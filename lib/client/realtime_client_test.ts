@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
-import {
-  backoffDelay,
-  type ClientOptions,
-  createRealtimeClient,
-  type NotificationFrame,
-} from "./realtime_client.ts";
+import { backoffDelay } from "./connection.ts";
+import { type ClientOptions, createRealtimeClient, type NotificationFrame } from "./realtime_client.ts";
+import { CLOSE, type WebSocketMetrics } from "../protocol.ts";
 
 /** A WebSocket stand-in the test plays the server of. */
 class FakeSocket {
@@ -289,5 +286,66 @@ Deno.test("client: pauses while the network is offline and comes back at once wh
   FakeSocket.made[1].welcome({ all: 0 }, clock.now + HOUR);
   assert.equal(client.status.value, "connected");
   assert.equal(FakeSocket.made[1].sentOfType("resume").length, 1);
+  client.dispose();
+});
+
+Deno.test("client: every close code the server sends is followed by its reconnect flag", async (t) => {
+  for (const [cause, close] of Object.entries(CLOSE)) {
+    await t.step(
+      `${close.code} ${close.reason} (${cause}): ${close.reconnect ? "reconnects" : "stays away"}`,
+      async () => {
+        const { client, clock, socket } = setup();
+        const ws = await socket();
+        ws.welcome({ all: 0 }, clock.now + HOUR);
+        ws.drop(close.code, close.reason);
+        await clock.tickAsync(60_000);
+        assert.equal(FakeSocket.made.length, close.reconnect ? 2 : 1);
+        client.dispose();
+      },
+    );
+  }
+});
+
+Deno.test("client: control frames reach onControl listeners; types may include metrics", async (t) => {
+  const { client, clock, socket } = setup({ types: ["metrics"] });
+  let ws = await socket();
+  const figures: WebSocketMetrics[] = [];
+  const errors: string[] = [];
+  const stopFigures = client.onControl("metrics", (frame) => figures.push(frame.data));
+  client.onControl("error", (frame) => errors.push(frame.data.code));
+  const metrics: WebSocketMetrics = {
+    totalConnections: 3,
+    activeConnections: 2,
+    connectionsByRole: { admin: 1, client: 1 },
+    messagesPerSecond: 0.5,
+    averageLatency: 1.25,
+    errorRate: 0,
+    timestamp: new Date(clock.now).toISOString(),
+  };
+
+  await t.step("the metrics subscription goes out after every welcome", async () => {
+    ws.welcome({ all: 0 }, clock.now + HOUR);
+    assert.deepEqual(ws.sentOfType("subscribe").map((f) => f.data), [{ types: ["metrics"] }]);
+    ws.drop(4008, "Slow consumer");
+    await clock.tickAsync(1000);
+    ws = FakeSocket.made.at(-1)!;
+    ws.welcome({ all: 0 }, clock.now + HOUR);
+    assert.deepEqual(ws.sentOfType("subscribe").map((f) => f.data), [{ types: ["metrics"] }]);
+  });
+
+  await t.step("metrics and error frames go to their listeners, not to the notifications", () => {
+    ws.frame({ type: "metrics", data: metrics, timestamp: metrics.timestamp });
+    ws.frame({ type: "error", data: { code: "forbidden", message: "No" }, timestamp: metrics.timestamp });
+    assert.deepEqual(figures, [metrics]);
+    assert.deepEqual(errors, ["forbidden"]);
+    assert.equal(client.lastError.value, "No");
+    assert.equal(client.notifications.value.length, 0);
+  });
+
+  await t.step("an unsubscribed listener hears nothing more", () => {
+    stopFigures();
+    ws.frame({ type: "metrics", data: metrics, timestamp: metrics.timestamp });
+    assert.equal(figures.length, 1);
+  });
   client.dispose();
 });

@@ -4,7 +4,6 @@
  * upgrade, never a 5xx, and takes no place.
  */
 import assert from "node:assert/strict";
-import type { SocketSession } from "../../lib/socket_session.ts";
 import { randomUser, startTestServer, type TestServer } from "../helpers/server.ts";
 import { connectWelcomed } from "../helpers/socket.ts";
 import { connectMany, type NodeSocket, nodeSocket, rawTcp, upgradeRequest, waitUntil } from "./helpers.ts";
@@ -43,7 +42,7 @@ async function upgradeWith(server: TestServer, forwardedFor: string) {
 
 Deno.test("[adversarial] IPv6 spellings and /64 neighbours share one per-IP limit", async (t) => {
   const server = await startTestServer({ env: { RATE_LIMIT_PER_IP: "2", RATE_LIMIT_PER_USER: "3" } });
-  const placesHeld = async () => (await server.service.registry.list()).length;
+  const placesHeld = async () => (await server.service.parts.registry.list()).length;
   try {
     await t.step("three spellings of one IPv6 address: two open, the third is over the limit", async () => {
       const first = await connectFrom(server, "2001:db8::1");
@@ -53,7 +52,7 @@ Deno.test("[adversarial] IPv6 spellings and /64 neighbours share one per-IP limi
       assert.equal(second.outcome, "welcome");
       assert.deepEqual(third.outcome, LIMIT_CLOSE);
       // The record names the client by the /64 its limit counts.
-      const ips = [...server.service.hub.connections()].map((c) => (c as SocketSession).clientIp);
+      const ips = [...server.service.parts.hub.connections()].map((c) => c.clientIp);
       assert.deepEqual(ips, ["2001:db8::/64", "2001:db8::/64"]);
       await closeAll([first.socket, second.socket, third.socket]);
       await waitUntil(async () => await placesHeld() === 0, 3000, "the places are released");

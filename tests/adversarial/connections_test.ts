@@ -50,7 +50,7 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
         const text = new TextDecoder().decode(bytes);
         assert.match(text, /^HTTP\/1\.1 101 /);
         assert.ok(text.endsWith("Invalid authentication"), "no close frame within a second");
-        assert.equal(server.service.hub.size, 0);
+        assert.equal(server.service.parts.hub.size, 0);
         // Deno keeps the TCP connection until the peer answers the close frame, and no API lets us cut it
         // sooner: a known limit, in SECURITY.md. Here the client goes away by itself.
         tcp.close();
@@ -69,7 +69,7 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
         assert.ok(ended, "a silent socket outlived CONNECTION_TIMEOUT_MS");
         assert.ok(Date.now() - started >= 900, "dropped before its timeout");
         await waitUntil(
-          async () => server.service.hub.size === 0 && await placesOf(server, user.userId) === 0,
+          async () => server.service.parts.hub.size === 0 && await placesOf(server, user.userId) === 0,
           2000,
           "its places are released",
         );
@@ -113,7 +113,7 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
           slow.ws.pause();
           const text = "x".repeat(2000);
           let published = 0;
-          while (fanOut.service.hub.get(connectionId) && published < 8000) {
+          while (fanOut.service.parts.hub.get(connectionId) && published < 8000) {
             await fanOut.service.publish(Array.from({ length: 100 }, () => ({
               stream: "all" as const,
               type: "system_announcement" as const,
@@ -128,7 +128,7 @@ Deno.test("[adversarial] silent, slow and stuck connections are dropped on time"
             await watcher.collect((f) => f.title === "Load", published, 10_000);
           }
           assert.equal(
-            fanOut.service.hub.get(connectionId),
+            fanOut.service.parts.hub.get(connectionId),
             undefined,
             "the stuck socket is still in the hub",
           );
@@ -247,7 +247,7 @@ Deno.test("[adversarial] connection floods hit the per-IP, per-user and isolate 
           assert.match(new TextDecoder().decode(bytes), /^HTTP\/1\.1 400 /);
           tcp.close();
         }
-        await waitUntil(() => small.service.hub.size === 0, 2000, "the hub is empty");
+        await waitUntil(() => small.service.parts.hub.size === 0, 2000, "the hub is empty");
         const again = await connectMany(3, (i) => nodeSocket(small.wsUrl, ["realtime.v1", tokens[i]]));
         assert.equal(welcomed(again).length, 3);
         await Promise.all(again.map(({ socket }) => (socket.ws.close(), socket.closed)));

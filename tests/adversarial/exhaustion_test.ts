@@ -455,19 +455,23 @@ Deno.test("[adversarial] live notifications held behind a stalled replay are bou
   try {
     // Stored, not delivered: more than the kernel's and Deno's buffers take, so that the replay stalls.
     for (let i = 0; i < 3000; i += 50) {
-      await server.service.store.append(Array.from({ length: 50 }, (_, j) => draft(i + j)));
+      await server.service.parts.store.append(Array.from({ length: 50 }, (_, j) => draft(i + j)));
     }
     const slow = nodeSocket(server.wsUrl, ["realtime.v1", await server.socketToken(user)]);
     const connectionId = String((await nextFrame(slow, (f) => f.type === "welcome")).data.connectionId);
     slow.ws.pause();
     slow.ws.send(JSON.stringify({ type: "resume", data: { positions: { [stream]: 0, all: 0 } } }));
-    const session = server.service.hub.get(connectionId) as unknown as { outbound: Outbound };
+    const session = server.service.parts.hub.get(connectionId) as unknown as { outbound: Outbound };
     await waitUntil(() => session.outbound.queued() > 0, 20_000, "the replay waits for the client");
     // Live notifications now wait behind the replay; one more than BUFFER_SIZE can wait makes it a slow consumer.
-    for (let n = 0; n < 60 && server.service.hub.get(connectionId); n++) {
+    for (let n = 0; n < 60 && server.service.parts.hub.get(connectionId); n++) {
       await server.service.publish([draft(3000 + n)]);
     }
-    assert.equal(server.service.hub.get(connectionId), undefined, "the stalled socket is still in the hub");
+    assert.equal(
+      server.service.parts.hub.get(connectionId),
+      undefined,
+      "the stalled socket is still in the hub",
+    );
     assert.equal(counterTotal(server.service.metrics.snapshot(), "realtime_slow_consumers_total"), 1);
     assert.ok(
       logged.some((line) => line.includes(connectionId) && line.includes('"code":4008')),

@@ -104,7 +104,7 @@ Deno.test("[adversarial] a failed store answers 503 unavailable and leaves nothi
     const accepted = await postEvent(server.url, projectChanged(user.userId), { id: "msg_before" });
     assert.equal(accepted.status, 202);
     await accepted.body?.cancel();
-    const before = await server.service.store.heads(streams);
+    const before = await server.service.parts.store.heads(streams);
 
     // The fault: the service's KV handle is gone, as when the database file or KV Connect fails.
     server.kv.close();

@@ -3,7 +3,7 @@
  * such as `__proto__` reach the wire as own keys (an object literal would turn them into a prototype).
  */
 import fc from "fast-check";
-import { CLIENT_FRAME_TYPES } from "../../lib/schemas.ts";
+import { CLIENT_FRAME_TYPES } from "../../lib/protocol.ts";
 
 /** Keys that have broken JavaScript servers before. */
 const hostileKey = fc.constantFrom(

@@ -238,7 +238,9 @@ Deno.test("[adversarial] frame fuzzing: documented answers only, neighbours unha
 
     await t.step("the hub holds only the neighbour afterwards", async () => {
       await sleep(50);
-      assert.deepEqual([...server.service.hub.connections()].map((c) => c.userId), [neighbourUser.userId]);
+      assert.deepEqual([...server.service.parts.hub.connections()].map((c) => c.userId), [
+        neighbourUser.userId,
+      ]);
     });
   } finally {
     await neighbour.close();

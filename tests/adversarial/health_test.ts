@@ -19,7 +19,7 @@ const checkOf = (report: HealthReport, name: string) => report.checks.find((c) =
 
 /** Writes a live record for a made-up isolate whose last seconds' delivery latency was `window`. */
 async function otherIsolate(server: TestServer, window: Array<[number, number]>) {
-  await server.service.isolates.beat({
+  await server.service.parts.isolates.beat({
     isolateId: `other-${crypto.randomUUID()}`,
     startedAt: Date.now(),
     gauges: {

@@ -35,7 +35,7 @@ function largestFittingBlob(): number {
 /** What a refused webhook must leave as it was: the admin stream's head and the webhook id. */
 async function storeState(server: TestServer, webhookId: string) {
   return {
-    head: (await server.service.store.heads(["role:admin"]))["role:admin"],
+    head: (await server.service.parts.store.heads(["role:admin"]))["role:admin"],
     remembered: (await server.kv.get(["webhook_ids", webhookId])).value,
   };
 }
@@ -112,7 +112,7 @@ Deno.test("[adversarial] events too large to store get 413 or an error frame; on
       const relayed = logged.find((e) => e.kind === "notification" && e.notification.id === notificationId);
       assert.ok(relayed && relayed.kind === "notification");
       assert.deepEqual(notificationData(relayed.notification), fitting.data);
-      assert.equal(server.service.relay.health().healthy, true);
+      assert.equal(server.service.parts.relay.health().healthy, true);
       // Its retry is the usual duplicate.
       const again = await postEvent(server.url, fitting, { id });
       assert.equal(again.status, 200);
@@ -122,12 +122,12 @@ Deno.test("[adversarial] events too large to store get 413 or an error frame; on
     await t.step(
       "an admin_alert frame too large to store: error payload_too_large; the socket goes on",
       async () => {
-        const head = (await server.service.store.heads(["role:admin"]))["role:admin"];
+        const head = (await server.service.parts.store.heads(["role:admin"]))["role:admin"];
         socket.send({ type: "admin_alert", id: "big", data: alertOf(`${"a".repeat(33 * 1024)}😀`).data });
         const error = await socket.next("error");
         assert.equal(error.data.code, "payload_too_large");
         assert.equal(error.data.replyTo, "big");
-        assert.equal((await server.service.store.heads(["role:admin"]))["role:admin"], head);
+        assert.equal((await server.service.parts.store.heads(["role:admin"]))["role:admin"], head);
         socket.send({ type: "admin_alert", id: "small", data: alertOf("fits").data });
         const sent = await socket.next("sent");
         assert.equal(sent.data.replyTo, "small");

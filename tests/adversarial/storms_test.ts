@@ -147,7 +147,7 @@ Deno.test("[adversarial] a recovery storm ends with every notification once, in 
 
     for (const c of clients) {
       for (const stream of c.streams) {
-        const stored = await server.service.store.range(stream, 0);
+        const stored = await server.service.parts.store.range(stream, 0);
         const applied = c.ledger.applied.get(stream) ?? [];
         assert.deepEqual(applied.map((f) => f.id), stored.map((n) => n.id), `${c.user.userId} on ${stream}`);
       }

@@ -224,7 +224,7 @@ Deno.test("[adversarial] hostile tokens are refused at every door", async (t) =>
     await t.step("a client's token opens no admin frame, and nothing is stored", async () => {
       const { socket } = await connectWelcomed(server.wsUrl, await server.socketToken(user));
       const streams = ["all", "role:admin", `user:${user.userId}`, "user:victim"] as const;
-      const before = await server.service.store.heads([...streams]);
+      const before = await server.service.parts.store.heads([...streams]);
       const adminFrames = [
         { type: "system_announcement", data: { title: "Owned", message: "x", priority: "critical" } },
         { type: "admin_alert", data: { event: "x", message: "x", data: {}, requiresAction: true } },
@@ -252,7 +252,7 @@ Deno.test("[adversarial] hostile tokens are refused at every door", async (t) =>
         errors.map((e) => [e.data.code, e.data.replyTo]),
         adminFrames.map((_, i) => ["forbidden", i]),
       );
-      assert.deepEqual(await server.service.store.heads([...streams]), before);
+      assert.deepEqual(await server.service.parts.store.heads([...streams]), before);
       await socket.close();
     });
   } finally {

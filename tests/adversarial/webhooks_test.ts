@@ -45,7 +45,7 @@ async function post(server: TestServer, attempt: Attempt = {}) {
 /** The stream heads and this webhook id: what a refused webhook must leave as it was. */
 async function storeState(server: TestServer, webhookId?: string) {
   const streams: Stream[] = ["all", "role:admin"];
-  const heads = await server.service.store.heads(streams);
+  const heads = await server.service.parts.store.heads(streams);
   const remembered = webhookId ? (await server.kv.get(["webhook_ids", webhookId])).value : null;
   return { heads, remembered };
 }

@@ -8,7 +8,7 @@ import { signSessionToken } from "../../lib/dev/demo_users.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import type { Metrics } from "../../lib/metrics.ts";
 import { createNoRelay, type Relay } from "../../lib/relay.ts";
-import { createService, type Service } from "../../lib/service.ts";
+import { createService, type ServiceWithParts } from "../../lib/service.ts";
 import { openKv } from "../../lib/kv.ts";
 
 export const TEST_SESSION_SECRET = "test-session-secret-0123456789abcdefghij";
@@ -19,7 +19,7 @@ export interface TestServer {
   url: string;
   wsUrl: string;
   port: number;
-  service: Service;
+  service: ServiceWithParts;
   kv: Deno.Kv;
   /** A platform session token for this identity. */
   sessionToken(identity: Identity, options?: { ttlSeconds?: number }): Promise<string>;
