@@ -6,9 +6,13 @@
  * and places `released` (taken = claimed − released). Each isolate registers a holder, and keeps its share of
  * each subject's places in a holding under that holder; every commit changes a holding and the counts by the
  * same amount, so taken is always the sum of the holdings.
- * - A claim reads both counts and commits with a check of `claimed`'s versionstamp: claims on one subject are
- *   serialised across isolates, and two isolates never both take its last place. A release landing meanwhile
- *   only frees a place, so a claim need not check `released`.
+ * - A claim decides from both counts and commits with a check of `claimed`'s versionstamp: claims on one subject
+ *   are serialised across isolates, and two isolates never both take its last place. A release landing
+ *   meanwhile only frees a place, so a claim need not check `released`. A subject this isolate has not seen is
+ *   not even read: its absence is checked (`lib/place_reads.ts`).
+ * - During a burst under a high limit (thousands behind one address), an isolate takes places ahead in the same
+ *   checked commit and hands them to its next handshakes with no read or check of that count
+ *   (`lib/place_advances.ts`), so isolates stop conflicting on it.
  * - A release adds to `released` without any check on the counts: releases conflict with nothing, and a close
  *   storm lands in as few commits as it has batches.
  * - Every commit checks and rewrites this isolate's holder record (`lib/place_holders.ts`), which otherwise only
@@ -16,18 +20,21 @@
  *   gives up its sockets, never counting them twice; and the record's commit count tells whether a commit
  *   whose answer was lost landed.
  *
- * An isolate queues its claims and releases and commits them together: one round of reads and ONE commit for
- * as many handshakes and closes as arrived meanwhile. A commit that conflicts or fails is decided again from
- * fresh reads and retried: releases until they land, claims until their handshake's deadline (then "busy").
+ * An isolate queues its claims and releases and commits them together (`lib/place_attempt.ts`): at most one
+ * round of reads and ONE commit for as many handshakes and closes as arrived meanwhile. A commit that conflicts
+ * or fails is decided again from fresh reads and retried: releases until they land, claims until their
+ * handshake's deadline (then "busy").
  */
 import type { IsolateDirectory } from "./isolates.ts";
-import { placeHolderKey, placeHoldingKey, type PlaceScope } from "./keys.ts";
-import { withKvRetry } from "./kv.ts";
-import { GET_MANY_KEYS, getAll } from "./kv_get_all.ts";
+import type { PlaceScope } from "./keys.ts";
+import { GET_MANY_KEYS } from "./kv_get_all.ts";
 import type { Logger } from "./log.ts";
-import { type Batch, type ClaimResult, decideBatch, takeBatch } from "./place_batch.ts";
-import { countOf, placesTaken, SUBJECTS_PER_TIDY, tidyPlaceCounts } from "./place_counts.ts";
-import { deadHolders, type Holder, type PlaceHolder, registerHolder, settleUnsure } from "./place_holders.ts";
+import { createAdvances, REFUSAL_WAIT_MS } from "./place_advances.ts";
+import { attemptBatch, type Outcome, type PlaceBook } from "./place_attempt.ts";
+import { type Batch, type ClaimResult, takeBatch } from "./place_batch.ts";
+import { SUBJECTS_PER_TIDY, tidyPlaceCounts } from "./place_counts.ts";
+import { deadHolders, type Holder, registerHolder, settleUnsure } from "./place_holders.ts";
+import { createPlaceReads } from "./place_reads.ts";
 import { reclaimHolder } from "./place_reclaim.ts";
 import { type PlaceSubject, placeSubject } from "./place_subjects.ts";
 
@@ -59,9 +66,9 @@ interface Claim {
   resolve: (result: ClaimResult) => void;
   /** Released before its claim landed: the place, if granted, goes straight back. */
   cancelled: boolean;
+  /** When a batch first found a limit full for it, if one did and its refusal waits (`settle`). */
+  fullSince?: number;
 }
-
-type Outcome = "committed" | "conflict" | "lost";
 
 /** Creates this isolate's side of the connection limits. Call `register()` after the isolate's first beat. */
 export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOptions) {
@@ -73,6 +80,11 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
   let holder: Holder | null = null;
   const claims: Claim[] = [];
   const releases: PlaceSubject[][] = [];
+  /** Claims refused once, to be decided again REFUSAL_WAIT_MS after (`settle`). */
+  const deferred: Claim[] = [];
+  const advances = createAdvances(limits, now);
+  /** Wakes the queue when places held ahead fall due or a deferred claim is to be decided again. */
+  let timer: ReturnType<typeof setTimeout> | undefined;
   /** Claims queued or in the commit in flight, by connection. */
   const claiming = new Map<string, Claim>();
   /** What each admitted socket holds (committed). */
@@ -87,7 +99,9 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
   let closed = false;
   let wake: (() => void) | null = null;
   /** What the places cost so far, for the bench and tests: KV calls and outcomes. */
-  const stats = { claims: 0, releases: 0, reads: 0, commits: 0, conflicts: 0, failures: 0 };
+  const stats = { claims: 0, releases: 0, reads: 0, assumed: 0, commits: 0, conflicts: 0, failures: 0 };
+  const reads = createPlaceReads(kv, stats);
+  const book: PlaceBook = { limits, holdings, untidy, advances, reads, stats };
 
   /**
    * Writes a fresh holder record, under which claims and releases commit from then on. Call it after the
@@ -114,9 +128,14 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
     });
   }
 
-  /** Claims past their deadline, or released meanwhile, leave the queue without a place. */
+  /** Deferred claims whose time came go back in the queue; those past their deadline, or released meanwhile, leave it. */
   function dropStaleClaims() {
     const t = now();
+    const again = deferred.filter((claim) => claim.fullSince! + REFUSAL_WAIT_MS <= t);
+    if (again.length) {
+      claims.push(...again);
+      deferred.splice(0, deferred.length, ...deferred.filter((claim) => !again.includes(claim)));
+    }
     for (let i = claims.length - 1; i >= 0; i--) {
       const claim = claims[i];
       if (claim.cancelled || claim.deadline <= t) {
@@ -127,84 +146,36 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
     }
   }
 
-  /** One attempt at a batch: read what its claims need, decide, commit. */
+  /** One attempt at the batch; once its work has landed, its claims are answered. */
   async function attempt(batch: Batch<Claim>): Promise<Outcome> {
     if (!holder) await register();
-    const own = holder!;
-    const holderKey = placeHolderKey(own.id);
-    // Releases need nothing read: only claims decide from the counts.
-    const claimSubjects = [...batch.claimSubjects.values()];
-    const entries = new Map<string, [Deno.KvEntryMaybe<unknown>, Deno.KvEntryMaybe<unknown>]>();
-    if (claimSubjects.length) {
-      const keys = [holderKey, ...claimSubjects.flatMap((s) => [s.claimedKey, s.releasedKey])];
-      stats.reads += Math.ceil(keys.length / GET_MANY_KEYS);
-      const [holderEntry, ...counts] = await getAll(kv, keys);
-      if (holderEntry.versionstamp !== own.versionstamp) return "lost";
-      claimSubjects.forEach((s, i) => entries.set(s.id, [counts[2 * i], counts[2 * i + 1]]));
-    }
-    const { verdicts, changes } = decideBatch(batch, (s) => placesTaken(...entries.get(s.id)!), limits);
-
-    const finish = (versionstamp: string | null) => {
-      if (versionstamp) {
-        own.versionstamp = versionstamp;
-        own.record = next;
-      }
-      for (const { subject, claimed, released } of changes) {
-        const share = (holdings.get(subject.id) ?? 0) + claimed - released;
-        if (share > 0) holdings.set(subject.id, share);
-        else {
-          holdings.delete(subject.id);
-          untidy.set(subject.id, subject);
-        }
-      }
+    return await attemptBatch(kv, book, holder!, batch, (verdicts, full) => {
       claims.splice(0, batch.claims.length);
       releases.splice(0, batch.releases.length);
-      batch.claims.forEach((claim, i) => {
-        claiming.delete(claim.connectionId);
-        if (verdicts[i] === "ok") {
-          held.set(claim.connectionId, claim.subjects);
-          // Released while its claim was in flight: give the place straight back.
-          if (claim.cancelled) release(claim.connectionId);
-        }
-        claim.resolve(claim.cancelled && verdicts[i] === "ok" ? "busy" : verdicts[i]);
-      });
-    };
-    const next: PlaceHolder = { ...own.record, commits: own.record.commits + 1 };
-    // Refusals alone write nothing: each was true of the counts when they were read.
-    if (!changes.length) {
-      finish(null);
-      return "committed";
-    }
+      batch.claims.forEach((claim, i) => settle(claim, verdicts[i], full[i]));
+    });
+  }
 
-    const op = kv.atomic().check({ key: holderKey, versionstamp: own.versionstamp }).set(holderKey, next);
-    let checked = false;
-    for (const { subject, claimed, released } of changes) {
-      if (claimed) {
-        const [entry] = entries.get(subject.id)!;
-        op.check(entry).set(subject.claimedKey, new Deno.KvU64(countOf(entry) + BigInt(claimed)));
-        checked = true;
-      }
-      if (released) op.sum(subject.releasedKey, BigInt(released));
-      const share = (holdings.get(subject.id) ?? 0) + claimed - released;
-      const holdingKey = placeHoldingKey(own.id, subject.scope, subject.part);
-      if (share > 0) op.set(holdingKey, share);
-      else op.delete(holdingKey);
+  /**
+   * Answers a claim its batch decided. A refusal under a limit high enough for places to be held ahead waits
+   * REFUSAL_WAIT_MS and is decided once more (lib/place_advances.ts); the second answer stands.
+   */
+  function settle(claim: Claim, verdict: ClaimResult, full: PlaceSubject | null) {
+    const t = now();
+    const wait = full && !claim.cancelled && advances.possible(full) && claim.fullSince === undefined &&
+      t + REFUSAL_WAIT_MS < claim.deadline;
+    if (wait) {
+      claim.fullSince = t;
+      deferred.push(claim);
+      return;
     }
-    stats.commits++;
-    let commit: Deno.KvCommitResult | Deno.KvCommitError;
-    try {
-      commit = await withKvRetry(() => op.commit());
-    } catch (error) {
-      own.unsure = { commits: next.commits, finish };
-      throw error;
+    claiming.delete(claim.connectionId);
+    if (verdict === "ok") {
+      held.set(claim.connectionId, claim.subjects);
+      // Released while its claim was in flight: give the place straight back.
+      if (claim.cancelled) release(claim.connectionId);
     }
-    if (!commit.ok) {
-      stats.conflicts++;
-      // Only the holder was checked: it is gone or marked, so this isolate was taken for dead.
-      return checked ? "conflict" : "lost";
-    }
-    finish(commit.versionstamp);
-    return "committed";
+    claim.resolve(claim.cancelled && verdict === "ok" ? "busy" : verdict);
   }
 
   /** Deletes the counts of up to SUBJECTS_PER_TIDY subjects this isolate stopped holding, if no one holds them. */
@@ -232,8 +203,10 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
     holder = null;
     holdings.clear();
     held.clear();
+    reads.settled();
+    advances.clear();
     releases.length = 0;
-    for (const claim of claims.splice(0)) claim.resolve("busy");
+    for (const claim of [...claims.splice(0), ...deferred.splice(0)]) claim.resolve("busy");
     claiming.clear();
     options.onLost?.();
   }
@@ -245,7 +218,7 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
       // A commit whose answer was lost is settled first: its claims stay queued until it is known to have landed.
       const unsure = holder?.unsure ? holder : null;
       if (!unsure) dropStaleClaims();
-      const work = claims.length > 0 || releases.length > 0;
+      const work = claims.length > 0 || releases.length > 0 || advances.due(1).length > 0;
       // Tidying waits for a quiet moment, or for enough subjects to fill a commit.
       const tidying = untidy.size > 0 && (!work || untidy.size >= SUBJECTS_PER_TIDY);
       if (!unsure && !work && !tidying) return;
@@ -277,7 +250,15 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
   function kick() {
     draining ??= drain().finally(() => {
       draining = null;
-      if (!closed && (claims.length || releases.length)) kick();
+      if (closed) return;
+      if (claims.length || releases.length) return kick();
+      // Nothing to do now: wake when places held ahead fall due or a deferred claim is to be decided again.
+      const at = Math.min(
+        advances.nextDue() ?? Infinity,
+        ...deferred.map((c) => c.fullSince! + REFUSAL_WAIT_MS),
+      );
+      clearTimeout(timer);
+      if (at < Infinity) timer = setTimeout(kick, Math.max(0, at - now()));
     });
   }
 
@@ -361,9 +342,10 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
   async function close(deadlineMs = 2000): Promise<void> {
     if (closed) return;
     closed = true;
+    clearTimeout(timer);
     wake?.();
     await Promise.all([draining, sweeping?.catch(() => 0)]);
-    for (const claim of claims.splice(0)) claim.resolve("busy");
+    for (const claim of [...claims.splice(0), ...deferred.splice(0)]) claim.resolve("busy");
     const own = holder;
     holder = null;
     const deadline = now() + deadlineMs;

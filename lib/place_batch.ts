@@ -2,7 +2,6 @@
  * One isolate's queued claims and releases, taken together into one batch and decided at once: what the batch's
  * single KV commit must write. Pure: no KV here (lib/connection_places.ts reads and commits).
  */
-import type { PlaceScope } from "./keys.ts";
 import type { PlaceSubject } from "./place_subjects.ts";
 
 export type ClaimResult = "ok" | "user_limit" | "ip_limit" | "busy";
@@ -60,41 +59,63 @@ export function takeBatch<C extends { subjects: PlaceSubject[] }>(
   return batch;
 }
 
-/** What a batch changes for one subject: places newly claimed, or given back (never both). */
+/** What a batch changes for one subject's counts: places newly claimed, or given back (never both). */
 export interface SubjectChange {
   subject: PlaceSubject;
   claimed: number;
   released: number;
 }
 
+/** A subject's places in one batch: granted to its claims, and given back by its releases. */
+export interface SubjectTally {
+  subject: PlaceSubject;
+  granted: number;
+  released: number;
+}
+
+export interface BatchDecision {
+  verdicts: ClaimResult[];
+  /** For each claim refused, the subject whose limit was full; null for a claim granted. */
+  full: (PlaceSubject | null)[];
+  /** Every subject the batch touches, with what its claims were granted and its releases gave back. */
+  tallies: Map<string, SubjectTally>;
+}
+
+/** How many of a batch's claims each subject is under: the most places the batch can grant it. */
+export function demandOf<C extends { subjects: PlaceSubject[] }>(claims: readonly C[]): Map<string, number> {
+  const demand = new Map<string, number>();
+  for (const claim of claims) for (const s of claim.subjects) demand.set(s.id, (demand.get(s.id) ?? 0) + 1);
+  return demand;
+}
+
 /**
- * Decides a batch against the places taken now (`taken`, read for each claim subject): releases count first, then
- * each claim in arrival order gets a place under every limit it is subject to, or none. A release and a claim of
- * one subject cancel out, so that subject needs no write at all.
+ * Decides a batch: releases count first, then each claim in arrival order gets a place under every limit it is
+ * subject to, or none. `room(subject)` is how many places the batch may grant under a subject it claims on,
+ * before its releases: the places free (limit − taken, as read), plus those this isolate holds ahead.
  */
 export function decideBatch<C extends { subjects: PlaceSubject[] }>(
   batch: Batch<C>,
-  taken: (subject: PlaceSubject) => number,
-  limits: Record<PlaceScope, number>,
-): { verdicts: ClaimResult[]; changes: SubjectChange[] } {
-  const net = new Map<string, number>();
-  const add = (s: PlaceSubject, by: number) => net.set(s.id, (net.get(s.id) ?? 0) + by);
-  for (const subjects of batch.releases) for (const s of subjects) add(s, -1);
+  room: (subject: PlaceSubject) => number,
+): BatchDecision {
+  const tallies = new Map<string, SubjectTally>();
+  const tally = (s: PlaceSubject) => {
+    let t = tallies.get(s.id);
+    if (!t) tallies.set(s.id, t = { subject: s, granted: 0, released: 0 });
+    return t;
+  };
+  for (const subjects of batch.releases) for (const s of subjects) tally(s).released++;
+  const rooms = new Map<string, number>();
+  const roomOf = (s: PlaceSubject) => {
+    if (!rooms.has(s.id)) rooms.set(s.id, room(s));
+    return rooms.get(s.id)!;
+  };
+  const full: (PlaceSubject | null)[] = [];
   const verdicts = batch.claims.map((claim): ClaimResult => {
-    const full = claim.subjects.find((s) => taken(s) + (net.get(s.id) ?? 0) >= limits[s.scope]);
-    if (full) return full.scope === "user" ? "user_limit" : "ip_limit";
-    for (const s of claim.subjects) add(s, 1);
+    const fullSubject = claim.subjects.find((s) => tally(s).granted - tally(s).released >= roomOf(s));
+    full.push(fullSubject ?? null);
+    if (fullSubject) return fullSubject.scope === "user" ? "user_limit" : "ip_limit";
+    for (const s of claim.subjects) tally(s).granted++;
     return "ok";
   });
-  const changes: SubjectChange[] = [];
-  for (const [id, by] of net) {
-    if (by !== 0) {
-      changes.push({
-        subject: batch.subjects.get(id)!,
-        claimed: Math.max(0, by),
-        released: Math.max(0, -by),
-      });
-    }
-  }
-  return { verdicts, changes };
+  return { verdicts, full, tallies };
 }

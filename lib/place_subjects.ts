@@ -11,12 +11,26 @@ export const MAX_SUBJECT_PART_BYTES = 256;
 
 export interface PlaceSubject {
   /** `user:<id>` or `ip:<address>` (`user#<hex digest>` for a long one): the subject's name in memory. */
-  id: string;
-  scope: PlaceScope;
-  part: PlaceSubjectPart;
+  readonly id: string;
+  readonly scope: PlaceScope;
+  readonly part: PlaceSubjectPart;
   /** Its place counts, shared by every isolate: taken = claimed − released. */
-  claimedKey: Deno.KvKey;
-  releasedKey: Deno.KvKey;
+  readonly claimedKey: Deno.KvKey;
+  readonly releasedKey: Deno.KvKey;
+}
+
+/**
+ * A subject as three fields, its keys built when a read or a commit asks for them: every socket holding places
+ * keeps its subjects, and two key arrays each would be most of what its places cost in memory.
+ */
+class Subject implements PlaceSubject {
+  constructor(readonly id: string, readonly scope: PlaceScope, readonly part: PlaceSubjectPart) {}
+  get claimedKey(): Deno.KvKey {
+    return placeCountKey(this.scope, this.part, "claimed");
+  }
+  get releasedKey(): Deno.KvKey {
+    return placeCountKey(this.scope, this.part, "released");
+  }
 }
 
 const encoder = new TextEncoder();
@@ -41,11 +55,5 @@ function subjectOf(scope: PlaceScope, part: PlaceSubjectPart): PlaceSubject {
   const id = typeof part === "string"
     ? `${scope}:${part}`
     : `${scope}#${Array.from(part, (b) => b.toString(16).padStart(2, "0")).join("")}`;
-  return {
-    id,
-    scope,
-    part,
-    claimedKey: placeCountKey(scope, part, "claimed"),
-    releasedKey: placeCountKey(scope, part, "released"),
-  };
+  return new Subject(id, scope, part);
 }
