@@ -2,11 +2,11 @@
  * Isolates for the connection places' tests: several, each with its own handle on one temp KV file (as the
  * workers of `deno task start` have), and what is stored there, read back.
  */
+import { idleBeat } from "../tests/helpers/isolate_beat.ts";
 import { type ClaimResult, type ConnectionPlaces, createConnectionPlaces } from "./connection_places.ts";
 import { createIsolateDirectory } from "./isolates.ts";
 import { placeCountKey } from "./keys.ts";
 import { openKv } from "./kv.ts";
-import { createMetrics } from "./metrics.ts";
 import { placesTaken } from "./place_counts.ts";
 
 export interface Isolate {
@@ -40,19 +40,7 @@ export async function setUp(count: number, limits: { perUser: number; perIp: num
     const id = `isolate-${isolates.length + 1}`;
     const own = await openKv(path);
     const directory = createIsolateDirectory(own, now);
-    await directory.beat({
-      isolateId: id,
-      startedAt: now(),
-      metrics: createMetrics().snapshot(),
-      gauges: {
-        connectionsByRole: { admin: 0, client: 0 },
-        messagesPerSecond: 0,
-        averageLatency: 0,
-        errorRate: 0,
-        relay: { name: "none", healthy: true },
-        memoryRss: 0,
-      },
-    });
+    await directory.beat(idleBeat(id, now()));
     const seen = { warnings: [] as string[], lost: 0 };
     const places = createConnectionPlaces(wrap ? wrap(own) : own, {
       isolateId: id,
