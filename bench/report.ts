@@ -20,7 +20,12 @@ interface Row {
 
 const ROWS: Row[] = [
   { label: "idle sockets held", higherIsBetter: true, pick: (r) => r.idle?.sockets },
-  { label: "RSS per socket (KiB)", higherIsBetter: false, pick: (r) => r.idle?.rssPerSocketKb },
+  { label: "RSS per socket, settled 25 s (KiB)", higherIsBetter: false, pick: (r) => r.idle?.rssPerSocketKb },
+  {
+    label: "RSS per socket, 1.5 s after opening (KiB)",
+    higherIsBetter: false,
+    pick: (r) => r.idle?.rssAfterBurstPerSocketKb,
+  },
   { label: "server CPU per socket opened (µs)", higherIsBetter: false, pick: (r) => r.idle?.cpuUsPerSocket },
   { label: "authenticated handshakes/s", higherIsBetter: true, pick: (r) => r.handshakes?.perSecond },
   {

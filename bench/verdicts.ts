@@ -93,7 +93,7 @@ const RATIOS: RatioTarget[] = [
     heldIn: "steady",
   },
   {
-    figure: "RSS per socket ÷ bare Deno",
+    figure: "RSS per socket, settled 25 s after opening, ÷ bare Deno",
     goal: "≤ 1.2×",
     bound: { atMost: 1.2 },
     ours: (r) => r.service?.idle?.rssPerSocketKb,
