@@ -32,7 +32,7 @@ import {
 const SIZES = {
   full: {
     idleSockets: 10_000,
-    fanoutEvents: 20,
+    fanoutEvents: 60,
     handshakes: 3_000,
     handshakeConcurrency: 50,
     steadySockets: 1_000,
