@@ -8,7 +8,7 @@ import type { AdmittedSocket } from "./admission.ts";
 import type { SocketIdentity } from "./auth.ts";
 import { clientDataSchemas } from "./client_frames.ts";
 import { takeFrame } from "./frame_intake.ts";
-import { type HubConnection, notificationFrame } from "./hub.ts";
+import type { HubConnection } from "./hub.ts";
 import type { Stream } from "./keys.ts";
 import { isKvFailure } from "./kv.ts";
 import type { Logger } from "./log.ts";
@@ -84,10 +84,11 @@ class Session implements SocketSession {
   types: Set<NotificationType> | null = null;
   closed = false;
   readonly outbound: Outbound;
-  /** Live notifications held back while the welcome or a resume reads from the store. */
-  private held: StoredNotification[] | null = [];
-  /** The welcome or a resume is reading the store: one at a time, so a replay's memory is one page. */
-  private replaying = true;
+  /**
+   * Live notifications (with the frame the hub made of each) held back while the welcome or a resume reads
+   * from the store; null when none is reading, which is one at a time, so a replay's memory is one page.
+   */
+  private held: [StoredNotification, string][] | null = [];
   /** This minute's `ack` budget, made on the first `ack`. */
   private ackBudget: AckBudget | null = null;
   private finished = false;
@@ -129,7 +130,7 @@ class Session implements SocketSession {
     // Held frames are outbound frames too: past BUFFER_SIZE the socket is as slow a consumer as any.
     if (this.held.length + this.outbound.queued() >= this.deps.config.bufferSize) {
       this.closeWith("slowConsumer");
-    } else this.held.push(n); // counted when released
+    } else this.held.push([n, frame]); // counted when released
     return false;
   }
 
@@ -186,20 +187,13 @@ class Session implements SocketSession {
   }
 
   /** Sends a live notification unless this socket was already sent it (or filtered its type out). */
-  private pass(n: StoredNotification, frame?: string, counted = false): boolean {
+  private pass(n: StoredNotification, frame: string, counted = false): boolean {
     // The hub hands a socket only notifications of streams it reads.
     const i = this.streams.indexOf(n.stream);
     if (i < 0 || n.seq <= (this.sent[i] ?? 0)) return false;
     this.sent[i] = n.seq;
     if (this.types && !this.types.has(n.type)) return false;
-    return this.send(frame ?? notificationFrame(n), n.type, counted);
-  }
-
-  /** Releases the notifications held meanwhile, in order. */
-  private release() {
-    const pending = this.held ?? [];
-    this.held = null;
-    for (const n of pending.sort((a, b) => a.seq - b.seq)) this.pass(n);
+    return this.send(frame, n.type, counted);
   }
 
   async welcome(): Promise<Positions> {
@@ -229,9 +223,11 @@ class Session implements SocketSession {
     return heads;
   }
 
+  /** Releases the notifications held while the store was read, in order. */
   releaseHeld() {
-    this.replaying = false;
-    this.release();
+    const pending = this.held ?? [];
+    this.held = null;
+    for (const [n, frame] of pending.sort(([a], [b]) => a.seq - b.seq)) this.pass(n, frame);
   }
 
   welcomeFailed(error: unknown) {
@@ -296,18 +292,14 @@ class Session implements SocketSession {
       }
       case "resume": {
         // One replay per socket at a time: a replay's memory is one page, and so is a socket's.
-        if (this.replaying) {
-          return this.error("busy", "A resume is already running; wait for resumed", replyTo);
-        }
-        this.replaying = true;
-        this.held ??= [];
+        if (this.held) return this.error("busy", "A resume is already running; wait for resumed", replyTo);
+        this.held = [];
         const { positions } = data as z.infer<typeof clientDataSchemas.resume>;
         let result: ReplayResult;
         try {
           result = await replayInto(this, deps.store, positions, deps.config.bufferSize);
         } finally {
-          this.replaying = false;
-          if (!this.closed) this.release();
+          if (!this.closed) this.releaseHeld();
         }
         if ("refused" in result) return this.error("invalid_payload", result.refused, replyTo);
         if (this.closed) return;
