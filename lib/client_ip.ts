@@ -136,12 +136,15 @@ interface IpRange {
   prefix: number;
 }
 
-/** Parses `address` or `address/prefix`; null when it is neither. */
+/** An address as written inside a URL (`[::1]`) or bare. */
+const unbracketed = (text: string) => text.replace(/^\[(.*)\]$/, "$1");
+
+/** Parses `address` (bare or bracketed) or `address/prefix`; null when it is neither. */
 export function parseIpRange(text: string): IpRange | null {
   const [address, prefixText, extra] = text.split("/");
   if (extra !== undefined) return null;
   const mapped = address.includes(":") && prefixText !== undefined;
-  const bytes = parseIp(address);
+  const bytes = parseIp(unbracketed(address));
   if (!bytes) return null;
   const bits = bytes.length * 8;
   if (prefixText === undefined) return { bytes, prefix: bits };
@@ -175,6 +178,21 @@ function trustedRanges(entries: readonly string[]): IpRange[] {
     rangesOf.set(entries, ranges);
   }
   return ranges;
+}
+
+/** Whether an address lies in `trustedProxies` (addresses or CIDR ranges). */
+function trustsAddress(trustedProxies: readonly string[]): (bytes: IpBytes) => boolean {
+  const ranges = trustedRanges(trustedProxies);
+  return (bytes) => ranges.some((range) => inRange(bytes, range));
+}
+
+/**
+ * Whether the TCP peer `peer` (an address, bracketed or not) is in `trustedProxies`, compared as
+ * `clientAddress` compares it: canonically, CIDR ranges included.
+ */
+export function isTrustedPeer(peer: string, trustedProxies: readonly string[]): boolean {
+  const bytes = parseIp(unbracketed(peer));
+  return bytes !== null && trustsAddress(trustedProxies)(bytes);
 }
 
 /**
@@ -212,8 +230,7 @@ export function clientAddress(
   };
   // Without the header there is nothing to weigh: the common case, on every handshake.
   if (!forwardedFor) return found(peerBytes, peer);
-  const ranges = trustedRanges(trustedProxies);
-  const trusted = (bytes: IpBytes) => ranges.some((range) => inRange(bytes, range));
+  const trusted = trustsAddress(trustedProxies);
   if (!peerBytes || !trusted(peerBytes)) return found(peerBytes, peer);
   const hops = forwardedFor.split(",");
   let nearest: IpBytes = peerBytes;

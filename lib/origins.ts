@@ -13,6 +13,8 @@
  * origin at this host is ours only when the request itself was plain HTTP.
  */
 
+import { isTrustedPeer } from "./client_ip.ts";
+
 /** Where the browser sent the request: the authority and scheme it addressed. */
 export interface RequestSite {
   /** `host[:port]` as the browser wrote it, or null when the request did not say. */
@@ -36,11 +38,6 @@ export interface OriginPolicy {
   isOwn(origin: string, request: RequestFacts): boolean;
 }
 
-/** An address without brackets or the IPv4-mapped prefix, lower case: one spelling per peer. */
-function plainAddress(address: string): string {
-  return address.replace(/^\[(.*)\]$/, "$1").replace(/^::ffff:(?=\d+\.)/i, "").toLowerCase();
-}
-
 /** The first value of a comma-separated forwarded header, as the proxy nearest the client wrote it. */
 function firstValue(header: string | null): string | null {
   const value = header?.split(",")[0].trim();
@@ -49,12 +46,12 @@ function firstValue(header: string | null): string | null {
 
 /**
  * The host and scheme the browser addressed. `X-Forwarded-Host` and `X-Forwarded-Proto` count only from a
- * peer in `trustedProxies`; from anyone else they are ignored.
+ * peer in `trustedProxies` (an address or a CIDR range, as for `X-Forwarded-For`); from anyone else they are
+ * ignored.
  */
 export function requestSite(request: RequestFacts, trustedProxies: readonly string[]): RequestSite {
   const url = new URL(request.url);
-  const trusted = request.peer !== undefined &&
-    trustedProxies.some((proxy) => plainAddress(proxy) === plainAddress(request.peer!));
+  const trusted = request.peer !== undefined && isTrustedPeer(request.peer, trustedProxies);
   const forwardedProto = trusted ? firstValue(request.headers.get("x-forwarded-proto"))?.toLowerCase() : null;
   const protocol = forwardedProto === "https" || forwardedProto === "http"
     ? `${forwardedProto}:`

@@ -31,6 +31,11 @@ Deno.test("requestSite() reads Host, and X-Forwarded-Host/Proto only from a trus
     host: "realtime.example",
     protocol: "https:",
   });
+  // A proxy trusted by range, as for X-Forwarded-For.
+  assert.deepEqual(requestSite(request("http://x/ws", chained, "10.1.2.3"), ["10.0.0.0/8"]), {
+    host: "realtime.example",
+    protocol: "https:",
+  });
 });
 
 Deno.test("isOwnOrigin(): the addressed host; https always, http only when the request was http", () => {
