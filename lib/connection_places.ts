@@ -20,8 +20,8 @@
  *   gives up its sockets, never counting them twice; and the record's commit count tells whether a commit
  *   whose answer was lost landed.
  *
- * An isolate queues its claims and releases and commits them together (`lib/place_attempt.ts`): at most one
- * round of reads and ONE commit for as many handshakes and closes as arrived meanwhile. A commit that conflicts
+ * An isolate queues its claims and releases and commits them together (`lib/place_attempt.ts`): one round of
+ * reads (two after a conflict no count read explains, `lib/place_reads.ts`) and ONE commit for as many handshakes and closes as arrived meanwhile. A commit that conflicts
  * or fails is decided again from fresh reads and retried: releases until they land, claims until their
  * handshake's deadline (then "busy").
  */

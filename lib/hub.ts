@@ -24,8 +24,9 @@ export interface HubConnection {
    * bulk; a connection counts itself what it sends later (a notification held during its welcome).
    */
   deliver(notification: StoredNotification, frame: string): boolean;
-  /** Sends a control frame (metrics) to a connection that subscribed to it; true when it was queued. */
+  /** Whether the connection subscribed to the metrics frames. */
   readonly wantsMetrics: boolean;
+  /** Sends a control frame (metrics) to a connection that subscribed to it; true when it was queued. */
   sendControl(frame: string): boolean;
   close(code: number, reason: string): void;
 }

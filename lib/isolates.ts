@@ -15,7 +15,7 @@ export interface IsolateGauges {
   averageLatency: number;
   /** Latency samples (notifications handed out) per second over the last beat: `averageLatency`'s weight. */
   deliveriesPerSecond?: number;
-  /** Errors (error frames, failed deliveries) per frame over the last beat. */
+  /** Error frames sent per frame over the last beat. */
   errorRate: number;
   /** The last beats' delivery latency, oldest first: `[mean ms, deliveries]` per beat (`/health` judges this). */
   latencyWindow?: Array<[number, number]>;
