@@ -22,7 +22,7 @@ export type PlaceCountKind = "claimed" | "released";
 export const placeCountKey = (scope: PlaceScope, subject: PlaceSubjectPart, kind: PlaceCountKind) =>
   [scope === "user" ? "place_counts_by_user" : "place_counts_by_ip", subject, kind] as const;
 
-/** One holder (an isolate's registration): `{isolateId, registeredAt, reclaiming}`. */
+/** One holder (an isolate's registration): `{isolateId, registeredAt, reclaiming, commits}`. */
 export const placeHolderKey = (holderId: string) => ["place_holders", holderId] as const;
 export const placeHoldersPrefix = () => ["place_holders"] as const;
 
