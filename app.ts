@@ -48,7 +48,7 @@ export function createApp(service: Service) {
   app.route("/", adminPageRoutes);
   app.route("/", homeRoutes);
   app.route("/", healthRoutes);
-  app.route("/", metricsRoutes);
+  app.route("/", metricsRoutes(config.metricsToken));
   if (config.demo) app.route("/", devRoutes).route("/", demoRoutes);
 
   app.notFound(notFound);

@@ -4,7 +4,7 @@
  * `lib/connection_places.ts`.)
  */
 import type { Role } from "./auth.ts";
-import { connectionKey, connectionsPrefix } from "./keys.ts";
+import { connectionKey, connectionsPrefix, MAX_ID_LENGTH } from "./keys.ts";
 import { withKvRetry } from "./kv.ts";
 import { createBatchedWrites } from "./batched_writes.ts";
 import type { IsolateDirectory } from "./isolates.ts";
@@ -77,6 +77,7 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
   }
 
   async function get(connectionId: string): Promise<ConnectionRecord | null> {
+    if (connectionId.length > MAX_ID_LENGTH) return null;
     const entry = await kv.get<ConnectionRecord>(connectionKey(connectionId));
     if (!entry.value) return null;
     const live = await isolates.liveIds();

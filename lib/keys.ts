@@ -4,6 +4,12 @@
  */
 export type Stream = `user:${string}` | "role:admin" | "all";
 
+/**
+ * Notification and connection ids are UUIDs; one longer than this is no entity's, and is not looked up (a key
+ * holds at most 2 KiB, and KV throws on a longer one).
+ */
+export const MAX_ID_LENGTH = 200;
+
 /** A live socket: `ConnectionRecord`, `expireIn` refreshed while the socket lives. */
 export const connectionKey = (connectionId: string) => ["connections", connectionId] as const;
 export const connectionsPrefix = () => ["connections"] as const;

@@ -7,7 +7,7 @@
  */
 import type { NotificationType } from "./protocol.ts";
 import type { Stream } from "./keys.ts";
-import { notificationByIdKey, notificationKey, streamHeadKey, webhookIdKey } from "./keys.ts";
+import { MAX_ID_LENGTH, notificationByIdKey, notificationKey, streamHeadKey, webhookIdKey } from "./keys.ts";
 import { commitWithRetry } from "./kv.ts";
 import { assertNotificationsFit } from "./notification_size.ts";
 import { createReadStates } from "./read_states.ts";
@@ -43,8 +43,6 @@ export interface NotificationView extends Omit<StoredNotification, "messageField
 export type Positions = Record<string, number>;
 
 export const WEBHOOK_ID_TTL_MS = 24 * 3600_000;
-/** Ids are UUIDs; anything longer than this (a KV key holds at most 2 KiB) is no notification's. */
-const MAX_ID_LENGTH = 200;
 
 /** The streams a user reads: their own, `all`, and `role:admin` for admins. */
 export function streamsOf(userId: string, role: "admin" | "client"): Stream[] {

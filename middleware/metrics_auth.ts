@@ -11,7 +11,6 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import type { Service } from "../lib/service.ts";
 import type { AppEnv } from "./env.ts";
 
 const REFUSAL = {
@@ -20,29 +19,17 @@ const REFUSAL = {
   wwwAuthenticateHeader: 'Bearer realm="metrics"',
 };
 
-// One guard per service (per isolate), built from its config on its first scrape.
-const guards = new WeakMap<Service, MiddlewareHandler>();
-
-function guardOf(service: Service, token: string): MiddlewareHandler {
-  let guard = guards.get(service);
-  if (!guard) {
-    guard = bearerAuth({
-      token,
-      noAuthenticationHeader: REFUSAL,
-      invalidAuthenticationHeader: REFUSAL,
-      invalidToken: REFUSAL,
-    });
-    guards.set(service, guard);
+/** Lets a request through when `token` (`METRICS_TOKEN`) is unset or presented as its Bearer token; 401 otherwise. */
+export function metricsAuth(token: string | undefined): MiddlewareHandler<AppEnv> {
+  if (!token) {
+    return async function noMetricsToken(_c, next) {
+      await next();
+    };
   }
-  return guard;
-}
-
-/** Lets a request through when `METRICS_TOKEN` is unset or presented as its Bearer token; 401 otherwise. */
-export function metricsAuth(): MiddlewareHandler<AppEnv> {
-  return async function metricsToken(c, next) {
-    const service = c.get("service");
-    const token = service.config.metricsToken;
-    if (!token) return await next();
-    await guardOf(service, token)(c, next);
-  };
+  return bearerAuth({
+    token,
+    noAuthenticationHeader: REFUSAL,
+    invalidAuthenticationHeader: REFUSAL,
+    invalidToken: REFUSAL,
+  });
 }

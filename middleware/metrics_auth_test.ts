@@ -24,7 +24,7 @@ async function withGuardedRoute(
     const service = createService({ config, kv, relay: createNoRelay(), log });
     const app = new Hono<AppEnv>()
       .use(provideService(service))
-      .get("/metrics", metricsAuth(), (c) => c.text("scraped"));
+      .get("/metrics", metricsAuth(config.metricsToken), (c) => c.text("scraped"));
     app.onError(errorHandler(log));
     await run(async (authorization) =>
       await app.request("/metrics", { headers: authorization === undefined ? {} : { authorization } })

@@ -7,10 +7,11 @@ import { PROMETHEUS_CONTENT_TYPE } from "../lib/prometheus.ts";
 import type { AppEnv } from "../middleware/env.ts";
 import { metricsAuth } from "../middleware/metrics_auth.ts";
 
-export const metricsRoutes = new Hono<AppEnv>().get("/metrics", metricsAuth(), async (c) => {
-  const service = c.get("service");
-  return c.body(await service.scrape(), 200, {
-    "content-type": PROMETHEUS_CONTENT_TYPE,
-    "cache-control": "no-store",
+export const metricsRoutes = (metricsToken: string | undefined) =>
+  new Hono<AppEnv>().get("/metrics", metricsAuth(metricsToken), async (c) => {
+    const service = c.get("service");
+    return c.body(await service.scrape(), 200, {
+      "content-type": PROMETHEUS_CONTENT_TYPE,
+      "cache-control": "no-store",
+    });
   });
-});
