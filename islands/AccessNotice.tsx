@@ -6,6 +6,7 @@
  */
 import { useState } from "preact/hooks";
 import type { Identity } from "../lib/auth.ts";
+import { devSignIn } from "./dev_sign_in.ts";
 
 export interface AccessNoticeProps {
   heading: string;
@@ -19,16 +20,8 @@ export default function AccessNotice({ heading, message, signInAs }: AccessNotic
   const [failure, setFailure] = useState("");
 
   async function signIn(userId: string) {
-    const res = await fetch("/api/dev/session", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      credentials: "same-origin",
-      body: JSON.stringify({ userId }),
-    }).catch(() => null);
-    // Read the answer to its end first: reloading while its body is in flight aborts the request.
-    await res?.arrayBuffer().catch(() => null);
-    if (res?.ok) location.reload();
-    else setFailure(`Sign-in failed (${res ? res.status : "network error"}); try again.`);
+    const failure = await devSignIn(userId);
+    if (failure) setFailure(`Sign-in failed (${failure}); try again.`);
   }
 
   return (

@@ -7,6 +7,7 @@ import { type ComponentChildren, h } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { Identity } from "../lib/auth.ts";
 import type { DemoDashboardData, DemoEventKind } from "../lib/dev/demo_workspace.ts";
+import { devSignIn } from "./dev_sign_in.ts";
 
 export interface DemoDashboardProps {
   users: readonly Identity[];
@@ -88,11 +89,8 @@ export default function DemoDashboard({ users, current, dashboard, eventKinds }:
   }, []);
 
   async function signIn(userId: string) {
-    const res = await postJson("/api/dev/session", { userId });
-    // Read the answer to its end first: reloading while its body is in flight aborts the request.
-    await res.arrayBuffer().catch(() => null);
-    if (res.ok) location.reload();
-    else note(`Sign-in failed (${res.status})`);
+    const failure = await devSignIn(userId);
+    if (failure) note(`Sign-in failed (${failure})`);
   }
 
   async function send(kind: DemoEventKind) {
