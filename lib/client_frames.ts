@@ -42,8 +42,6 @@ export const clientDataSchemas = { ...controlDataSchemas, ...publishableDataSche
   z.ZodType
 >;
 
-export type ClientData<T extends ClientFrameType> = z.infer<typeof clientDataSchemas[T]>;
-
 /** Whether a frame type is one a client may send. */
 export function isClientFrameType(type: string): type is ClientFrameType {
   return Object.hasOwn(clientDataSchemas, type);

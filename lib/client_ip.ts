@@ -89,7 +89,7 @@ export function parseIp(text: string): IpBytes | null {
 }
 
 /** The one spelling of an address: dotted decimal for IPv4, RFC 5952 for IPv6 (lower case, `::` once). */
-export function formatIp(bytes: IpBytes): string {
+function formatIp(bytes: IpBytes): string {
   if (bytes.length === 4) return bytes.join(".");
   const groups = Array.from({ length: 8 }, (_, i) => (bytes[2 * i] << 8) | bytes[2 * i + 1]);
   // The longest run of two or more zero groups (the first of equals) becomes `::`.
@@ -140,7 +140,7 @@ interface IpRange {
 const unbracketed = (text: string) => text.replace(/^\[(.*)\]$/, "$1");
 
 /** Parses `address` (bare or bracketed) or `address/prefix`; null when it is neither. */
-export function parseIpRange(text: string): IpRange | null {
+function parseIpRange(text: string): IpRange | null {
   const [address, prefixText, extra] = text.split("/");
   if (extra !== undefined) return null;
   const mapped = address.includes(":") && prefixText !== undefined;

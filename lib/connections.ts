@@ -30,7 +30,7 @@ export interface ConnectionRecord {
  * How long record writes gather before their commit (`lib/batched_writes.ts`); most sockets of a handshake
  * burst are gone by then, and cost no write.
  */
-export const RECORD_WRITE_DELAY_MS = 100;
+const RECORD_WRITE_DELAY_MS = 100;
 
 export interface ConnectionRegistryOptions {
   isolateId: string;
@@ -102,7 +102,7 @@ export interface RecordedSocket {
 }
 
 /** The record of a socket held by this isolate, as the admin API lists it: never its token. */
-export function connectionRecord(socket: RecordedSocket, isolateId: string): ConnectionRecord {
+function connectionRecord(socket: RecordedSocket, isolateId: string): ConnectionRecord {
   return {
     id: socket.id,
     userId: socket.identity.userId,

@@ -38,7 +38,7 @@ export const KV_RETRY: KvRetryPolicy = { budgetMs: 15_000, baseMs: 4, capMs: 500
 const TRANSIENT = /database is locked|busy|SQLITE_BUSY/i;
 
 /** Whether a KV error means "the database is busy right now" (worth retrying) rather than a failure. */
-export function isKvBusy(error: unknown): boolean {
+function isKvBusy(error: unknown): boolean {
   return TRANSIENT.test(String(error));
 }
 

@@ -20,7 +20,7 @@ import type { PlaceSubject } from "./place_subjects.ts";
 /** The most places an isolate holds ahead under one subject: a few batches' worth. */
 export const ADVANCE_PLACES = 256;
 /** Claims on one subject in one batch that make a burst, worth taking places ahead for. */
-export const ADVANCE_BURST = 8;
+const ADVANCE_BURST = 8;
 /** Places that must stay free after some are taken ahead; under a lower limit none ever are. */
 export const ADVANCE_HEADROOM = 1024;
 /** How long places taken ahead are kept for this isolate's handshakes before the rest goes back. */

@@ -10,9 +10,9 @@ export type ClaimResult = "ok" | "user_limit" | "ip_limit" | "busy";
  * Subjects whose claims one commit may carry: each costs a check of its `claimed` count, and the holder one
  * more, within KV's 100 checks per atomic operation.
  */
-export const CLAIM_SUBJECTS_PER_BATCH = 99;
+const CLAIM_SUBJECTS_PER_BATCH = 99;
 /** Subjects one commit may touch in all: at most three mutations each, within KV's 1000 per atomic operation. */
-export const SUBJECTS_PER_BATCH = 300;
+const SUBJECTS_PER_BATCH = 300;
 
 export interface Batch<C extends { subjects: PlaceSubject[] }> {
   /** The subjects of each release taken, in queue order (a prefix of the queue). */

@@ -14,13 +14,13 @@ import type { Holder } from "./place_holders.ts";
 import type { PlaceSubject } from "./place_subjects.ts";
 
 /** Subjects remembered as held elsewhere: enough for every user with sockets on several isolates at once. */
-export const ELSEWHERE_MAX = 10_000;
+const ELSEWHERE_MAX = 10_000;
 
 /**
  * Conflicts in a row after which a batch reads every subject: a conflict that a subject read explains may still
  * hide an assumption that failed, while another isolate keeps claiming on a shared count.
  */
-export const CONFLICTS_BEFORE_READING_ALL = 3;
+const CONFLICTS_BEFORE_READING_ALL = 3;
 
 /** A subject's `claimed` and `released` entries, as read or as assumed (absent). */
 export type CountEntries = [Deno.KvEntryMaybe<unknown>, Deno.KvEntryMaybe<unknown>];

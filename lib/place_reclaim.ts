@@ -21,7 +21,7 @@ import { type PlaceSubject, subjectOfHolding } from "./place_subjects.ts";
 const HOLDINGS_PER_COMMIT = 100;
 
 /** A holding as stored; anything else (absent) is 0. */
-export const holdingOf = (entry: Deno.KvEntryMaybe<unknown>): number =>
+const holdingOf = (entry: Deno.KvEntryMaybe<unknown>): number =>
   typeof entry.value === "number" ? entry.value : 0;
 
 export interface ReclaimOptions {

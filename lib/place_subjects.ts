@@ -7,7 +7,7 @@
 import { placeCountKey, type PlaceScope, type PlaceSubjectPart } from "./keys.ts";
 
 /** Ids up to this many UTF-8 bytes are their own key part; longer ones are hashed. */
-export const MAX_SUBJECT_PART_BYTES = 256;
+const MAX_SUBJECT_PART_BYTES = 256;
 
 export interface PlaceSubject {
   /** `user:<id>` or `ip:<address>` (`user#<hex digest>` for a long one): the subject's name in memory. */

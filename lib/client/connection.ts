@@ -237,5 +237,3 @@ export function createLink(env: ClientEnvironment, timing: LinkTiming, hooks: Li
     dispose: unsubscribeNetwork,
   };
 }
-
-export type Link = ReturnType<typeof createLink>;
