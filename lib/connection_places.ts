@@ -27,6 +27,7 @@
  */
 import type { IsolateDirectory } from "./isolates.ts";
 import type { PlaceScope } from "./keys.ts";
+import { backoffMs, type KvRetryPolicy } from "./kv.ts";
 import { GET_MANY_KEYS } from "./kv_get_all.ts";
 import type { Logger } from "./log.ts";
 import { createAdvances, REFUSAL_WAIT_MS } from "./place_advances.ts";
@@ -56,8 +57,11 @@ export interface ConnectionPlacesOptions {
   onLost?: () => void;
 }
 
-/** Longest pause between two attempts of a batch; the first retries after a conflict are immediate. */
-const MAX_BACKOFF_MS = 250;
+/**
+ * Pauses between two attempts of a batch after its third conflict in a row (the first retries are immediate):
+ * jittered, doubling from 8 ms, at most 250 ms. Never given up on by time: claims have their deadlines.
+ */
+const CONFLICT_BACKOFF: KvRetryPolicy = { budgetMs: Infinity, baseMs: 1, capMs: 250 };
 
 interface Claim {
   connectionId: string;
@@ -243,7 +247,7 @@ export function createConnectionPlaces(kv: Deno.Kv, options: ConnectionPlacesOpt
       // A conflict means another isolate just claimed on a shared count: decide again at once from fresh reads,
       // and back off (with jitter, so isolates fall out of step) only if it keeps happening.
       failures++;
-      if (failures > 2) await pause(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** failures));
+      if (failures > 2) await pause(backoffMs(failures + 1, CONFLICT_BACKOFF));
     }
   }
 

@@ -12,7 +12,7 @@
  * 3. the holder record goes once no holding is left, and the counts of subjects left with no place taken go too.
  */
 import { placeHolderKey, placeHoldingsPrefix } from "./keys.ts";
-import { withKvRetry } from "./kv.ts";
+import { backoffMs, type KvRetryPolicy, withKvRetry } from "./kv.ts";
 import { SUBJECTS_PER_TIDY, tidyPlaceCounts } from "./place_counts.ts";
 import type { PlaceHolder } from "./place_holders.ts";
 import { type PlaceSubject, subjectOfHolding } from "./place_subjects.ts";
@@ -30,6 +30,9 @@ export interface ReclaimOptions {
   now?: () => number;
 }
 
+/** Pauses after a reclaim's conflicting commit: jittered, doubling from 5 ms, at most 100 ms; the deadline ends it. */
+const RECLAIM_BACKOFF: KvRetryPolicy = { budgetMs: Infinity, baseMs: 5, capMs: 100 };
+
 /**
  * Gives back every place `holderId` holds and forgets the holder. True once done (or already done by someone
  * else); false when its deadline passed first. Safe to run on several isolates at once.
@@ -43,7 +46,7 @@ export async function reclaimHolder(
   let failures = 0;
   const backOff = async () => {
     if (now() >= options.deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 5 * 2 ** failures++)));
+    await new Promise((resolve) => setTimeout(resolve, backoffMs(++failures, RECLAIM_BACKOFF)));
     return true;
   };
 
