@@ -123,7 +123,11 @@ export function canonicalIp(text: string): string | null {
  */
 export function ipLimitKey(address: string): string {
   const bytes = parseIp(address);
-  if (!bytes) return address;
+  return bytes ? limitKeyOf(bytes) : address;
+}
+
+/** `ipLimitKey` of an address already parsed. */
+function limitKeyOf(bytes: IpBytes): string {
   if (bytes.length === 4) return formatIp(bytes);
   const network = bytes.slice();
   network.fill(0, 8);
@@ -224,10 +228,10 @@ export function clientAddress(
   trustedProxies: readonly string[],
 ): ClientAddress {
   const peerBytes = parseIp(peer);
-  const found = (bytes: IpBytes | null, raw: string): ClientAddress => {
-    const address = bytes ? formatIp(bytes) : raw;
-    return { ok: true, address, limitKey: bytes ? ipLimitKey(address) : raw };
-  };
+  const found = (bytes: IpBytes | null, raw: string): ClientAddress =>
+    bytes
+      ? { ok: true, address: formatIp(bytes), limitKey: limitKeyOf(bytes) }
+      : { ok: true, address: raw, limitKey: raw };
   // Without the header there is nothing to weigh: the common case, on every handshake.
   if (!forwardedFor) return found(peerBytes, peer);
   const trusted = trustsAddress(trustedProxies);
