@@ -3,6 +3,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../middleware/env.ts";
 import { requireSession } from "../middleware/auth.ts";
 import { apiRateLimit } from "../middleware/api_rate_limit.ts";
+import { requestFacts } from "../middleware/origin_guard.ts";
+import { requestSite } from "../lib/origins.ts";
 
 export const tokenRoutes = new Hono<AppEnv>().post(
   "/api/websocket/token",
@@ -11,13 +13,14 @@ export const tokenRoutes = new Hono<AppEnv>().post(
   async (c) => {
     const service = c.get("service");
     const { token, expiresAt } = await service.socketTokens.mint(c.get("identity"));
-    const url = new URL(c.req.url);
-    const forwardedProto = c.req.header("x-forwarded-proto");
-    const secure = url.protocol === "https:" || forwardedProto === "https";
+    // Where the browser addressed this service, as the origin policy reads it (forwarded from trusted proxies).
+    const site = requestSite(requestFacts(c), service.config.trustedProxies);
     return c.json({
       token,
       expiresAt: new Date(expiresAt).toISOString(),
-      connectionUrl: `${secure ? "wss" : "ws"}://${c.req.header("host") ?? url.host}/ws`,
+      connectionUrl: `${site.protocol === "https:" ? "wss" : "ws"}://${
+        site.host ?? new URL(c.req.url).host
+      }/ws`,
       maxConnections: service.config.rateLimitPerUser,
     });
   },
