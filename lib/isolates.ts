@@ -41,7 +41,10 @@ export interface IsolateDirectory {
   liveIds(): Promise<Set<string>>;
   /** Every live isolate's latest record (each at most ISOLATE_STALE_MS old). */
   records(): Promise<IsolateRecord[]>;
-  /** Writes this isolate's record now. */
+  /**
+   * Writes this isolate's record now and reads it back with strong consistency: the KV round trip `/health`
+   * times (lib/kv_probe.ts). Throws when KV fails, or reads back another record than it wrote.
+   */
   beat(record: Omit<IsolateRecord, "updatedAt">): Promise<void>;
   /** Forgets this isolate (graceful shutdown). */
   leave(isolateId: string): Promise<void>;
@@ -68,11 +71,15 @@ export function createIsolateDirectory(kv: Deno.Kv, now: () => number = Date.now
     },
     records: () => withKvRetry(records),
     async beat(record) {
-      await withKvRetry(() =>
-        kv.set(isolateKey(record.isolateId), { ...record, updatedAt: now() }, {
-          expireIn: ISOLATE_STALE_MS * 2,
-        })
+      const key = isolateKey(record.isolateId);
+      const written = await withKvRetry(() =>
+        kv.set(key, { ...record, updatedAt: now() }, { expireIn: ISOLATE_STALE_MS * 2 })
       );
+      // Only this isolate writes its record, and its beats never overlap (the probe waits for the one in flight).
+      const read = await withKvRetry(() => kv.get(key, { consistency: "strong" }));
+      if (read.versionstamp !== written.versionstamp) {
+        throw new Error("KV read back another record than it wrote");
+      }
     },
     async leave(isolateId) {
       await withKvRetry(() => kv.delete(isolateKey(isolateId)));

@@ -41,9 +41,6 @@ export const placeHoldingsPrefix = (holderId: string) => ["place_holdings_by_hol
 export const isolateKey = (isolateId: string) => ["isolates", isolateId] as const;
 export const isolatesPrefix = () => ["isolates"] as const;
 
-/** The `/health` KV round trip of one isolate: a nonce written and read back, `expireIn` a minute. */
-export const healthProbeKey = (isolateId: string) => ["health_probes", isolateId] as const;
-
 /** The last `seq` written to a stream (a plain number; absent means 0). */
 export const streamHeadKey = (stream: Stream) => ["stream_heads", stream] as const;
 

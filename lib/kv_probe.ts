@@ -1,11 +1,11 @@
 /**
- * The `/health` KV check, probed in the background: once a second this isolate writes a fresh nonce and reads
- * it back, and `/health` reads the verdict without waiting on KV, so it answers at once however KV is doing.
+ * The `/health` KV check, probed in the background: once a second this isolate makes a KV round trip (the
+ * service's is its heartbeat: its record written and read back, lib/isolates.ts), and `/health` reads the
+ * verdict without waiting on KV, so it answers at once however KV is doing.
  * One slow round trip (a burst of one user's writes can make one) only warns; KV fails the check when it stays
  * slow for several probes in a row, stops answering, or really fails (a closed handle, an I/O error).
  */
 import { type HealthCheck, KV_TIMEOUT_MS } from "./health.ts";
-import { withKvRetry } from "./kv.ts";
 
 export interface KvProbeOptions {
   /** Pause between round trips. */
@@ -29,8 +29,12 @@ export interface KvProbe {
   stop(): Promise<void>;
 }
 
-/** Probes `key` in `kv`: a nonce written (expiring after a minute) and read back with strong consistency. */
-export function createKvProbe(kv: Deno.Kv, key: Deno.KvKey, options: KvProbeOptions = {}): KvProbe {
+/**
+ * Times `roundTrip`, which writes to KV and reads back what it wrote, throwing on a real failure ("database is
+ * locked" retried first, as everywhere). The service's heartbeat is its round trip: a probe of its own was a
+ * second durable commit a second per isolate, and a commit costs about a millisecond of CPU (bench/RESULTS.md).
+ */
+export function createKvProbe(roundTrip: () => Promise<unknown>, options: KvProbeOptions = {}): KvProbe {
   const intervalMs = options.intervalMs ?? 1000;
   const timeoutMs = options.timeoutMs ?? KV_TIMEOUT_MS;
   const failAfter = options.failAfter ?? 3;
@@ -40,14 +44,6 @@ export function createKvProbe(kv: Deno.Kv, key: Deno.KvKey, options: KvProbeOpti
   /** Round trips in a row that took longer than `timeoutMs`. */
   let slowInARow = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
-
-  async function roundTrip() {
-    const nonce = crypto.randomUUID();
-    // "database is locked" is retried as everywhere else; what still throws is a real failure.
-    await withKvRetry(() => kv.set(key, nonce, { expireIn: 60_000 }));
-    const read = await withKvRetry(() => kv.get<string>(key, { consistency: "strong" }));
-    if (read.value !== nonce) throw new Error("KV read back another value than it wrote");
-  }
 
   function probe(): Promise<void> {
     if (inFlight) return inFlight.done;

@@ -2,28 +2,31 @@ import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
 import { createKvProbe } from "./kv_probe.ts";
 
-const KEY = ["health_probes", "test"];
+const KEY = ["probe_test"];
 
-/** A real KV whose writes to the probe key can be slowed (on an injected clock), held, or failed. */
+/**
+ * A round trip on a real KV (a nonce written and read back) whose writes can be slowed (on an injected clock),
+ * held, or failed.
+ */
 async function probedKv() {
   const kv = await Deno.openKv(":memory:");
-  const set = kv.set.bind(kv);
   let clock = 0;
   let takes = 0;
   let hold: Promise<void> | null = null;
   let fail: Error | null = null;
   let writes = 0;
-  kv.set = async (key, value, options) => {
-    if (key[0] === KEY[0]) {
-      writes++;
-      if (fail) throw fail;
-      if (hold) await hold;
-      clock += takes;
-    }
-    return await set(key, value, options);
-  };
+  async function roundTrip() {
+    writes++;
+    if (fail) throw fail;
+    if (hold) await hold;
+    clock += takes;
+    const nonce = crypto.randomUUID();
+    await kv.set(KEY, nonce);
+    if ((await kv.get(KEY, { consistency: "strong" })).value !== nonce) throw new Error("read another nonce");
+  }
   return {
     kv,
+    roundTrip,
     clock: () => clock,
     advance: (ms: number) => clock += ms,
     /** Each round trip from now on takes `ms` on the clock. */
@@ -42,7 +45,7 @@ async function probedKv() {
 
 Deno.test("createKvProbe(): one slow round trip warns; failAfter slow ones in a row fail; a fast one heals", async () => {
   const kv = await probedKv();
-  const probe = createKvProbe(kv.kv, KEY, { timeoutMs: 1000, failAfter: 3, clock: kv.clock });
+  const probe = createKvProbe(kv.roundTrip, { timeoutMs: 1000, failAfter: 3, clock: kv.clock });
   try {
     assert.equal(probe.check().status, "warn", "before any round trip");
     await probe.probe();
@@ -72,7 +75,7 @@ Deno.test("createKvProbe(): one slow round trip warns; failAfter slow ones in a 
 
 Deno.test("createKvProbe(): a round trip KV never answers warns, then fails; probes never pile up", async () => {
   const kv = await probedKv();
-  const probe = createKvProbe(kv.kv, KEY, { timeoutMs: 1000, failAfter: 3, clock: kv.clock });
+  const probe = createKvProbe(kv.roundTrip, { timeoutMs: 1000, failAfter: 3, clock: kv.clock });
   await probe.probe();
   const release = kv.hold();
   try {
@@ -104,7 +107,7 @@ Deno.test("createKvProbe(): a round trip KV never answers warns, then fails; pro
 
 Deno.test("createKvProbe(): a real KV error fails at once, and a closed handle too", async () => {
   const kv = await probedKv();
-  const probe = createKvProbe(kv.kv, KEY, { clock: kv.clock });
+  const probe = createKvProbe(kv.roundTrip, { clock: kv.clock });
   try {
     await probe.probe();
     kv.fail(new Error("disk I/O error"));
@@ -127,7 +130,7 @@ Deno.test("createKvProbe().start() probes once at once, then once every interval
   // The interval is a fake timer: the test says when it fires.
   const timers = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
   const kv = await probedKv();
-  const probe = createKvProbe(kv.kv, KEY, { intervalMs: 10 });
+  const probe = createKvProbe(kv.roundTrip, { intervalMs: 10 });
   try {
     await probe.start();
     assert.equal(kv.writes, 1);

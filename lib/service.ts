@@ -13,7 +13,6 @@ import { createIsolateGauges } from "./gauges.ts";
 import type { HealthReport } from "./health.ts";
 import { createHub } from "./hub.ts";
 import { createIsolateDirectory, ISOLATE_BEAT_MS } from "./isolates.ts";
-import { healthProbeKey } from "./keys.ts";
 import { createKvProbe } from "./kv_probe.ts";
 import { createLiveness } from "./liveness.ts";
 import type { Logger } from "./log.ts";
@@ -135,7 +134,8 @@ export function createService(deps: ServiceDeps) {
     now,
   });
   const gauges = createIsolateGauges(metrics, hub, relay, now);
-  const kvProbe = createKvProbe(kv, healthProbeKey(isolateId));
+  // The heartbeat is the /health KV probe's round trip: one durable commit a second, not two.
+  const kvProbe = createKvProbe(beat, { intervalMs: ISOLATE_BEAT_MS });
   const liveness = createLiveness(config.heartbeatIntervalMs, config.connectionTimeoutMs, log);
   const reports = createServiceReports({
     gauges,
@@ -210,7 +210,7 @@ export function createService(deps: ServiceDeps) {
     return true;
   }
 
-  async function beat() {
+  async function beat(): Promise<void> {
     await isolates.beat({ isolateId, startedAt, gauges: gauges.sample(), metrics: metrics.snapshot() });
   }
 
@@ -257,8 +257,7 @@ export function createService(deps: ServiceDeps) {
       await beat();
       // After the first beat: a janitor takes a holder whose isolate has no heartbeat for a dead one's.
       await places.register();
-      await kvProbe.start();
-      every(ISOLATE_BEAT_MS, beat);
+      await kvProbe.start(); // beats from now on, once every ISOLATE_BEAT_MS
       every(ISOLATE_BEAT_MS, () => places.reclaimDead());
       every(config.heartbeatIntervalMs, sockets.saveRecords);
       every(1000, () => {

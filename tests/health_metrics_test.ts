@@ -191,11 +191,11 @@ Deno.test("[health] shape, degraded at capacity, unhealthy (503) when KV fails",
   await t.step("unhealthy with 503 when the KV round trip fails", async () => {
     const server = await startTestServer();
     const set = server.kv.set.bind(server.kv);
-    // The probe's write fails as a broken KV would; everything else keeps working.
+    // The heartbeat's write, the probe's round trip, fails as a broken KV would; everything else keeps working.
     server.kv.set = (key, value, options) =>
-      key[0] === "health_probes" ? Promise.reject(new Error("disk I/O error")) : set(key, value, options);
+      key[0] === "isolates" ? Promise.reject(new Error("disk I/O error")) : set(key, value, options);
     try {
-      // The probe runs in the background once a second; /health answers with its latest verdict.
+      // The heartbeat runs in the background once a second; /health answers with its latest verdict.
       const body = await eventually(
         async () => {
           const res = await fetch(`${server.url}/health`);
