@@ -5,7 +5,6 @@ import type { Metrics } from "./metrics.ts";
 import { createNoRelay, type Relay, type RelayOptions } from "./relay.ts";
 import { createBroadcastRelay } from "./relay_broadcast.ts";
 import { createKvRelay } from "./relay_kv.ts";
-import { createRedisRelay } from "./relay_redis.ts";
 import { withStoreCheck } from "./relay_store.ts";
 import { ensureStoreId } from "./store_id.ts";
 
@@ -26,18 +25,21 @@ export async function createRelay(
   return withStoreCheck(await createBackend(config, kv, options), { storeId, log: options.log });
 }
 
-function createBackend(config: Config, kv: Deno.Kv, options: RelayOptions): Promise<Relay> {
+async function createBackend(config: Config, kv: Deno.Kv, options: RelayOptions): Promise<Relay> {
   switch (config.relay) {
     case "broadcast":
-      return Promise.resolve(createBroadcastRelay(undefined, options));
+      return createBroadcastRelay(undefined, options);
     case "kv":
       // A local file's watch is blind to other processes sharing it: poll it often. Deploy and denokv
       // watches see every writer, so polling there is only a slow safety net.
       return createKvRelay(kv, { ...options, pollMs: isLocalFile(config.kvPath) ? 200 : 2000 });
-    case "redis":
+    case "redis": {
+      // Loaded only here: the Redis client is megabytes of code and strings that no other relay needs.
+      const { createRedisRelay } = await import("./relay_redis.ts");
       return createRedisRelay(config.redisUrl, options);
+    }
     case "none":
-      return Promise.resolve(createNoRelay());
+      return createNoRelay();
   }
 }
 
