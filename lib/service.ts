@@ -61,6 +61,8 @@ export interface Service {
   abandon(connectionId: string): void;
   /** Serves an upgraded socket, admitted or refused, through its life (lib/socket_lifecycle.ts). */
   serveSocket(ws: WebSocket, admission: Admission): void;
+  /** Sockets open on this isolate now. */
+  openSockets(): number;
 
   /** Stores drafts durably, then hands them to local sockets and the relay. Resolves after the KV commit. */
   publish(drafts: NotificationDraft[], webhookId?: string): Promise<Published>;
@@ -236,6 +238,7 @@ export function createService(deps: ServiceDeps) {
     admit: admission.admit,
     abandon: admission.abandon,
     serveSocket: sockets.serve,
+    openSockets: () => hub.size,
 
     publish,
     publishEvent,

@@ -49,7 +49,10 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       start = message;
       log = createLogger(message.logLevel, { service: "jasaweb-realtime", worker: message.index });
       guardAgainstCrashes(log);
-      setInterval(() => post({ type: "beat" }), BEAT_INTERVAL_MS);
+      setInterval(
+        () => post({ type: "beat", sockets: instance?.service.openSockets() ?? 0 }),
+        BEAT_INTERVAL_MS,
+      );
       try {
         instance = await loadInstance();
       } catch (error) {

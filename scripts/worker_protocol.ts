@@ -17,8 +17,11 @@ export type FromWorker =
   | { type: "listening"; addresses: string[] }
   /** The service could not be built, or its first bind failed (`portInUse` when the port was taken). */
   | { type: "failed"; message: string; portInUse: boolean }
-  /** Sent every `BEAT_INTERVAL_MS`: a worker that stops beating is taken for dead and replaced. */
-  | { type: "beat" }
+  /**
+   * Sent every `BEAT_INTERVAL_MS`: a worker that stops beating is taken for dead and replaced. `sockets` is
+   * how many it holds open, from which the process learns when a burst has ended (lib/native_memory.ts).
+   */
+  | { type: "beat"; sockets: number }
   | { type: "stopped" };
 
 export const BEAT_INTERVAL_MS = 1000;

@@ -5,6 +5,7 @@
  * swallow stray errors) or stops beating is logged and replaced after a back-off; its siblings go on.
  */
 import type { Logger, LogLevel } from "../lib/log.ts";
+import { createBurstTrimmer, openNativeMemoryTrim, type TrimNativeMemory } from "../lib/native_memory.ts";
 import { BEAT_INTERVAL_MS, type FromWorker, type ToWorker } from "./worker_protocol.ts";
 
 export interface PoolOptions {
@@ -17,6 +18,8 @@ export interface PoolOptions {
   workerUrl?: URL;
   /** Silence after which a worker is taken for dead (30 s by default), counted from its start. */
   beatTimeoutMs?: number;
+  /** Gives freed native memory back after bursts of sockets; glibc's `malloc_trim` where there is one. */
+  trimNativeMemory?: TrimNativeMemory | null;
 }
 
 export interface WorkerPool {
@@ -42,6 +45,8 @@ interface Slot {
   worker?: Worker;
   built: boolean;
   lastBeat: number;
+  /** Sockets it held open at its last beat. */
+  sockets: number;
   listeningSince?: number;
   failures: number;
   restart?: ReturnType<typeof setTimeout>;
@@ -60,8 +65,10 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
   const beatTimeoutMs = options.beatTimeoutMs ?? 30_000;
   const slots: Slot[] = Array.from(
     { length: options.count },
-    (_, index) => ({ index, built: false, lastBeat: Date.now(), failures: 0 }),
+    (_, index) => ({ index, built: false, lastBeat: Date.now(), sockets: 0, failures: 0 }),
   );
+  const trim = options.trimNativeMemory === undefined ? openNativeMemoryTrim() : options.trimNativeMemory;
+  const trimmer = trim ? createBurstTrimmer(trim) : null;
   let started = false;
   let stopping = false;
   let resolveReady!: (addresses: string[]) => void;
@@ -80,7 +87,13 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
   function spawn(slot: Slot) {
     const worker = new Worker(workerUrl, { type: "module", name: `worker-${slot.index}` });
     // Counted from now: a worker that never beats (stuck, or gone before its first beat) is found too.
-    Object.assign(slot, { worker, built: false, lastBeat: Date.now(), listeningSince: undefined });
+    Object.assign(slot, {
+      worker,
+      built: false,
+      lastBeat: Date.now(),
+      sockets: 0,
+      listeningSince: undefined,
+    });
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       if (slot.worker === worker) receive(slot, event.data);
     };
@@ -103,6 +116,7 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
     switch (message.type) {
       case "beat":
         slot.lastBeat = Date.now();
+        slot.sockets = message.sockets;
         return;
       case "built":
         slot.built = true;
@@ -151,6 +165,14 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
       if (slot.worker && now - slot.lastBeat > beatTimeoutMs) {
         died(slot, `no beat for ${now - slot.lastBeat} ms`);
       }
+    }
+    const openSockets = slots.reduce((open, slot) => open + (slot.worker ? slot.sockets : 0), 0);
+    const startedAt = performance.now();
+    if (trimmer?.look(openSockets)) {
+      log.debug("Freed native memory given back after a burst of sockets", {
+        openSockets,
+        ms: Math.round(performance.now() - startedAt),
+      });
     }
   }, BEAT_INTERVAL_MS);
 

@@ -8,7 +8,7 @@ async function standIn(mode: string) {
   return new URL(`../tests/helpers/stand_in_worker.js?mode=${mode}&marker=${marker}`, import.meta.url);
 }
 
-function pool(workerUrl: URL, count = 2) {
+function pool(workerUrl: URL, count = 2, trimNativeMemory: (() => boolean) | null = null) {
   const lines: Record<string, unknown>[] = [];
   const log = createLogger("debug", {}, (line) => lines.push(JSON.parse(line)));
   const workers = startWorkerPool({
@@ -19,6 +19,7 @@ function pool(workerUrl: URL, count = 2) {
     log,
     workerUrl,
     beatTimeoutMs: 1500,
+    trimNativeMemory,
   });
   const logged = (msg: string, worker: number) =>
     eventually(() => Promise.resolve(lines.find((l) => l.msg === msg && l.worker === worker)), 15_000, msg);
@@ -69,4 +70,19 @@ Deno.test("startWorkerPool() rejects ready when a worker cannot start, saying wh
   assert.ok(error instanceof WorkerStartError);
   assert.equal(error.portInUse, true);
   await workers.stop();
+});
+
+Deno.test("startWorkerPool() gives native memory back once, after its workers' sockets jumped and settled", async () => {
+  let trims = 0;
+  const { workers } = pool(await standIn("burst"), 2, () => (trims++, true));
+  try {
+    await workers.ready;
+    // Two workers report 800 sockets each from their fourth beat: 1,600 opened, a burst over the threshold,
+    // trimmed after the count has held still for STILL_LOOKS looks of a second.
+    await eventually(() => Promise.resolve(trims === 1 || undefined), 30_000, "a trim after the burst");
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    assert.equal(trims, 1, "a settled count trims once, not on every look");
+  } finally {
+    await workers.stop();
+  }
 });
