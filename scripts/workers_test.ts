@@ -77,7 +77,7 @@ Deno.test("startWorkerPool() gives native memory back once, after its workers' s
   const { workers } = pool(await standIn("burst"), 2, () => (trims++, true));
   try {
     await workers.ready;
-    // Two workers report 800 sockets each from their fourth beat: 1,600 opened, a burst over the threshold,
+    // Two workers report 1,200 sockets each from their fourth beat: 2,400 opened, a burst over the threshold,
     // trimmed after the count has held still for STILL_LOOKS looks of a second.
     await eventually(() => Promise.resolve(trims === 1 || undefined), 30_000, "a trim after the burst");
     await new Promise((resolve) => setTimeout(resolve, 2_500));

@@ -2,7 +2,7 @@
  * A stand-in for scripts/worker.ts in scripts/workers_test.ts: it speaks the same protocol without building a
  * service, and misbehaves as its URL asks. `?mode=throw` or `?mode=exit`: worker 0 throws an uncaught error,
  * or exits silently, once listening, the first time only (`&marker=<path>` remembers that across workers);
- * `?mode=fail-start`: every worker reports its port taken; `?mode=burst`: every worker reports 800 sockets open
+ * `?mode=fail-start`: every worker reports its port taken; `?mode=burst`: every worker reports 1,200 sockets open
  * from its fourth beat on. Messages are those of scripts/worker_protocol.ts.
  */
 // JavaScript, not TypeScript: `deno test` would type-check the module again for every worker it starts.
@@ -40,7 +40,7 @@ self.onmessage = (event) => {
   if (message.type === "start") {
     index = message.index;
     let beats = 0;
-    setInterval(() => post({ type: "beat", sockets: mode === "burst" && ++beats > 3 ? 800 : 0 }), 100);
+    setInterval(() => post({ type: "beat", sockets: mode === "burst" && ++beats > 3 ? 1_200 : 0 }), 100);
     if (mode === "fail-start") return post({ type: "failed", message: "AddrInUse", portInUse: true });
     post({ type: "built" });
     if (message.restart) listen();
