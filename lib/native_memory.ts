@@ -3,7 +3,7 @@
  * Each handshake allocates native memory (the upgrade's HTTP state, frame buffers, KV batches); once the burst
  * is over most of it is freed, but glibc keeps the freed pages in its arenas, so resident memory stays near
  * the burst's high-water mark. `malloc_trim(0)` hands them back: 8,000 sockets held 25 s after they opened,
- * 17.8 KiB resident a socket untrimmed, 16.7 once trimmed (bench/RESULTS.md, "Native memory").
+ * 18.3 KiB resident a socket untrimmed, 17.1 once trimmed (bench/RESULTS.md, "Native memory after bursts").
  */
 
 /** glibc's `malloc_trim(0)` through FFI: true when it released memory. */
@@ -34,7 +34,7 @@ const STILL_WITHIN = 50;
 /**
  * Looks (seconds) the count must hold still before the trim. Much of a burst's native memory is freed only
  * when V8 collects the JavaScript objects that hold it, seconds after the burst: trimmed at the first still
- * second, 8,000 sockets settled at 17.6 KiB each, and at 16.7 when trimmed later.
+ * second, 8,000 sockets held 25 s after opening took 18.1 KiB each, and 17.2 when trimmed 15 s after.
  */
 export const STILL_LOOKS = 15;
 
