@@ -32,7 +32,7 @@ export interface KvProbe {
 /**
  * Times `roundTrip`, which writes to KV and reads back what it wrote, throwing on a real failure ("database is
  * locked" retried first, as everywhere). The service's heartbeat is its round trip: a probe of its own was a
- * second durable commit a second per isolate, and a commit costs about a millisecond of CPU (bench/RESULTS.md).
+ * second durable commit a second per isolate, and a commit costs 0.3–1 ms of CPU (bench/RESULTS.md).
  */
 export function createKvProbe(roundTrip: () => Promise<unknown>, options: KvProbeOptions = {}): KvProbe {
   const intervalMs = options.intervalMs ?? 1000;
