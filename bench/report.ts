@@ -18,6 +18,19 @@ interface Row {
   pick(r: TargetResults): number | null | undefined;
 }
 
+/**
+ * Steady CPU per frame less the events workload's CPU for one event spread over the frames a steady event
+ * makes (one per socket): roughly what each frame costs beyond its event's signature, schema, durable commit
+ * and relay. An estimate for the reader (the two workloads run at different rates), judged by no target.
+ */
+export function steadyLessEventShare(r: TargetResults): number | null {
+  const frame = r.steady?.cpuUsPerFrame;
+  const event = r.events?.cpuUsPerEvent;
+  const sockets = r.steady?.sockets;
+  if (typeof frame !== "number" || typeof event !== "number" || !sockets) return null;
+  return Math.round((frame - event / sockets) * 100) / 100;
+}
+
 const ROWS: Row[] = [
   { label: "idle sockets held", higherIsBetter: true, pick: (r) => r.idle?.sockets },
   { label: "RSS per socket, settled 25 s (KiB)", higherIsBetter: false, pick: (r) => r.idle?.rssPerSocketKb },
@@ -43,6 +56,11 @@ const ROWS: Row[] = [
     label: "server CPU per event, no sockets (µs)",
     higherIsBetter: false,
     pick: (r) => r.events?.cpuUsPerEvent,
+  },
+  {
+    label: "steady CPU per frame less an event's share (µs)",
+    higherIsBetter: false,
+    pick: steadyLessEventShare,
   },
   { label: "relay latency p50 (ms)", higherIsBetter: false, pick: (r) => r.relay?.remote.p50Ms },
   { label: "relay latency p99 (ms)", higherIsBetter: false, pick: (r) => r.relay?.remote.p99Ms },

@@ -230,6 +230,9 @@ const notes = [
   "Relay: publish from a socket on one worker → receipt on sockets of the other; n/a for one-process peers.",
   "CPU is utime+stime of the server's whole process tree (/proc), divided by frames delivered.",
   "Events: publications at a fixed rate with no socket attached, so CPU per event is what one costs before any frame.",
+  "Steady CPU per frame less an event's share: the steady figure less the events workload's CPU per event " +
+  "divided by the steady sockets; an estimate of per-frame work (the two workloads run at different rates), " +
+  "judged by no target.",
   "One address: distinct users' sockets opened 256 at a time and held (service only); places: connection " +
   "places still taken in the service's KV file once every socket has closed.",
   ...refusalNotes(results),
