@@ -5,19 +5,14 @@
 import assert from "node:assert/strict";
 import { ISOLATE_STALE_MS } from "./isolates.ts";
 import { placeHoldersPrefix } from "./keys.ts";
-import { countOf, inAMinute, type Isolate, setUp, stored, tally } from "./place_test_isolates.ts";
+import { claimBurst, countOf, inAMinute, type Isolate, setUp, stored, tally } from "./place_test_isolates.ts";
 
 Deno.test("connection places: a burst across two handles takes exactly the limit", async (t) => {
   const setup = await setUp(2, { perUser: 3, perIp: 50 });
   const [a, b] = setup.isolates;
   try {
     await t.step("200 users from one IP, half on each isolate, at once: 50 get in", async () => {
-      const results = await Promise.all(
-        Array.from(
-          { length: 200 },
-          (_, i) => (i % 2 ? a : b).places.claim(`c${i}`, `user-${i}`, "10.0.0.1", inAMinute()),
-        ),
-      );
+      const results = await claimBurst([b, a], 200);
       assert.deepEqual(tally(results), { ok: 50, ip_limit: 150 });
       assert.equal(await countOf(setup.kv, "ip", "10.0.0.1"), 50);
       assert.equal(a.places.heldCount() + b.places.heldCount(), 50);
@@ -108,12 +103,7 @@ Deno.test("connection places: a dead isolate's places come back, reclaimed once 
   const [crashed] = setup.isolates;
   try {
     // 150 users behind one address: 151 holdings, reclaimed over several commits.
-    const results = await Promise.all(
-      Array.from(
-        { length: 150 },
-        (_, i) => crashed.places.claim(`c${i}`, `user-${i}`, "10.0.0.1", inAMinute()),
-      ),
-    );
+    const results = await claimBurst([crashed], 150);
     assert.deepEqual(tally(results), { ok: 150 });
     // Isolates whose clocks run past the crashed one's last heartbeat: to them it is dead.
     const janitors: Isolate[] = [];
@@ -132,12 +122,7 @@ Deno.test("connection places: a dead isolate's places come back, reclaimed once 
     const holders = [];
     for await (const entry of setup.kv.list({ prefix: placeHoldersPrefix() })) holders.push(entry.key[1]);
     assert.deepEqual(holders.sort(), janitors.map((j) => j.places.holderId()).sort());
-    const refill = await Promise.all(
-      Array.from(
-        { length: 250 },
-        (_, i) => janitors[i % 3].places.claim(`r${i}`, `user-${i}`, "10.0.0.1", inAMinute()),
-      ),
-    );
+    const refill = await claimBurst(janitors, 250, "r");
     assert.deepEqual(tally(refill), { ok: 199, ip_limit: 51 });
   } finally {
     await setup.close();
@@ -286,12 +271,7 @@ Deno.test("connection places: a commit whose answer was lost counts once, whethe
       return lossy.handle;
     });
     faults!.faulty = true;
-    const results = await Promise.all(
-      Array.from(
-        { length: 30 },
-        (_, i) => isolate.places.claim(`c${i}`, `user-${i}`, "10.0.0.1", inAMinute()),
-      ),
-    );
+    const results = await claimBurst([isolate], 30);
     assert.deepEqual(tally(results), { ok: 20, ip_limit: 10 });
     assert.equal(await countOf(setup.kv, "ip", "10.0.0.1"), 20);
     for (let i = 0; i < 30; i++) isolate.places.release(`c${i}`);

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ADVANCE_HEADROOM, ADVANCE_PLACES, ADVANCE_TTL_MS, createAdvances } from "./place_advances.ts";
 import { placeSubject } from "./place_subjects.ts";
-import { countOf, eventually, inAMinute, setUp, stored, tally } from "./place_test_isolates.ts";
+import { claimBurst, countOf, eventually, inAMinute, setUp, stored, tally } from "./place_test_isolates.ts";
 
 const ip = await placeSubject("ip", "10.0.0.1");
 const tallyOf = (granted: number, released = 0) => ({ subject: ip, granted, released });
@@ -68,12 +68,7 @@ Deno.test("places ahead: a burst under a high limit reads the address's count on
   const setup = await setUp(1, { perUser: 3, perIp: 20_000 });
   const [isolate] = setup.isolates;
   try {
-    const results = await Promise.all(
-      Array.from(
-        { length: 600 },
-        (_, i) => isolate.places.claim(`c${i}`, `user-${i}`, "10.0.0.1", inAMinute()),
-      ),
-    );
+    const results = await claimBurst([isolate], 600);
     assert.deepEqual(tally(results), { ok: 600 });
     const { reads, commits } = isolate.places.stats();
     assert.ok(reads < commits, `${reads} reads for ${commits} commits: every batch read the address's count`);
@@ -91,12 +86,7 @@ Deno.test("places ahead: two isolates bursting against a high limit take exactly
   const setup = await setUp(2, { perUser: 3, perIp: 2000 });
   const [a, b] = setup.isolates;
   try {
-    const results = await Promise.all(
-      Array.from(
-        { length: 2400 },
-        (_, i) => (i % 2 ? a : b).places.claim(`c${i}`, `user-${i}`, "10.0.0.1", inAMinute()),
-      ),
-    );
+    const results = await claimBurst([b, a], 2400);
     assert.deepEqual(tally(results), { ok: 2000, ip_limit: 400 });
     assert.equal(a.places.heldCount() + b.places.heldCount(), 2000);
     assert.equal(await countOf(setup.kv, "ip", "10.0.0.1"), 2000);

@@ -4,18 +4,13 @@
  * and the verdict is the right one.
  */
 import assert from "node:assert/strict";
-import { countOf, inAMinute, setUp, tally } from "./place_test_isolates.ts";
+import { claimBurst, countOf, inAMinute, setUp, tally } from "./place_test_isolates.ts";
 
 Deno.test("place reads: a user this isolate never saw costs no read", async () => {
   const setup = await setUp(1, { perUser: 3, perIp: 0 });
   const [isolate] = setup.isolates;
   try {
-    const results = await Promise.all(
-      Array.from(
-        { length: 50 },
-        (_, i) => isolate.places.claim(`c${i}`, `user-${i}`, "10.0.0.1", inAMinute()),
-      ),
-    );
+    const results = await claimBurst([isolate], 50);
     assert.deepEqual(tally(results), { ok: 50 });
     const { reads, assumed } = isolate.places.stats();
     assert.equal(reads, 0);

@@ -95,6 +95,20 @@ export async function countOf(kv: Deno.Kv, scope: "user" | "ip", subject: string
 
 /** A handshake deadline that never passes during a test. */
 export const inAMinute = () => Date.now() + 60_000;
+/**
+ * `count` distinct users behind 10.0.0.1 claiming at once, each claim on the next of `isolates` in turn:
+ * socket `<sockets><i>` of user `user-<i>`.
+ */
+export function claimBurst(isolates: Isolate[], count: number, sockets = "c"): Promise<ClaimResult[]> {
+  return Promise.all(
+    Array.from(
+      { length: count },
+      (_, i) =>
+        isolates[i % isolates.length].places.claim(`${sockets}${i}`, `user-${i}`, "10.0.0.1", inAMinute()),
+    ),
+  );
+}
+
 /** How many claims got each answer. */
 export const tally = (results: ClaimResult[]) =>
   results.reduce<Record<string, number>>((t, r) => ({ ...t, [r]: (t[r] ?? 0) + 1 }), {});
