@@ -87,7 +87,7 @@ export interface Service {
   disconnect(connectionId: string): Promise<boolean>;
 
   /**
-   * Starts the loops: isolate heartbeat, the `/health` KV probe, record refresh, token expiry and handshake
+   * Starts the loops: isolate heartbeat (also the `/health` KV probe), record refresh, token expiry and handshake
    * deadlines, the janitor of dead isolates' connection places, metrics.
    */
   start(): Promise<void>;
