@@ -276,9 +276,13 @@ async function steady(results) {
   await sleep(500);
 }
 
-/** Events published with no socket attached: what an event costs the server before its first frame. */
+/**
+ * Events published with no socket attached: what an event costs the server before its first frame. At the
+ * steady workload's rate for its window, so that the two differ only in the sockets (bench/figures.ts).
+ */
 async function events(results) {
-  const { eventCount: count, eventRate: rate } = sizes;
+  const { steadyRate: rate, steadySeconds } = sizes;
+  const count = Math.round(rate * steadySeconds);
   log(`events: ${count} publications at ${rate}/s, no sockets`);
   await waitForQuiet(serverPid);
   const before = sampleTree(serverPid);

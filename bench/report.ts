@@ -4,6 +4,7 @@
  * same tables go to the terminal and, with the machine it ran on, into bench/RESULTS.md; the verdicts also
  * into results.json.
  */
+import { steadyLessEventShare } from "./figures.ts";
 import { PEERS, type TargetName } from "./targets.ts";
 import { targetVerdicts, type Verdict } from "./verdicts.ts";
 
@@ -16,19 +17,6 @@ interface Row {
   /** Whether a higher figure is better, for the reader of the ratios. */
   higherIsBetter: boolean;
   pick(r: TargetResults): number | null | undefined;
-}
-
-/**
- * Steady CPU per frame less the events workload's CPU for one event spread over the frames a steady event
- * makes (one per socket): roughly what each frame costs beyond its event's signature, schema, durable commit
- * and relay. An estimate for the reader (the two workloads run at different rates), judged by no target.
- */
-export function steadyLessEventShare(r: TargetResults): number | null {
-  const frame = r.steady?.cpuUsPerFrame;
-  const event = r.events?.cpuUsPerEvent;
-  const sockets = r.steady?.sockets;
-  if (typeof frame !== "number" || typeof event !== "number" || !sockets) return null;
-  return Math.round((frame - event / sockets) * 100) / 100;
 }
 
 const ROWS: Row[] = [
@@ -58,7 +46,7 @@ const ROWS: Row[] = [
     pick: (r) => r.events?.cpuUsPerEvent,
   },
   {
-    label: "steady CPU per frame less an event's share (µs)",
+    label: "steady CPU per frame less its event's share (µs)",
     higherIsBetter: false,
     pick: steadyLessEventShare,
   },
@@ -120,7 +108,8 @@ export function table(results: AllResults): string {
  * meets it.
  */
 export function targetsTable(verdicts: Verdict[]): string {
-  const status = (met: boolean | null) => (met === null ? "n/a" : met ? "met" : "not met");
+  const status = (met: Verdict["met"]) =>
+    met === "reported" ? "reported" : met === null ? "n/a" : met ? "met" : "not met";
   return markdown([
     ["target", "goal", "measured", "status"],
     ["---", "---", "---", "---"],

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { steadyLessEventShare, table } from "./report.ts";
+import { steadyLessEventShare } from "./figures.ts";
+import { table } from "./report.ts";
 
 Deno.test("steadyLessEventShare() takes one event's CPU, spread over a steady event's frames, off the steady figure", () => {
   const service = { steady: { cpuUsPerFrame: 15.5, sockets: 1_000 }, events: { cpuUsPerEvent: 2_660 } };
@@ -11,6 +12,6 @@ Deno.test("steadyLessEventShare() takes one event's CPU, spread over a steady ev
       service,
       bare_deno: { steady: { cpuUsPerFrame: 10.48, sockets: 1_000 }, events: { cpuUsPerEvent: 480 } },
     }),
-    /\| steady CPU per frame less an event's share \(µs\) \| lower \| 12\.84 \| 10 \| .*1\.28× \|/,
+    /\| steady CPU per frame less its event's share \(µs\) \| lower \| 12\.84 \| 10 \| .*1\.28× \|/,
   );
 });

@@ -8,6 +8,7 @@
  */
 import { createSocketTokens } from "../lib/socket_tokens.ts";
 import { startProfiler } from "./profile.ts";
+import { inRounds, PAIRED_ROUNDS, PAIRS, roundWorkloads, withRounds } from "./rounds.ts";
 import { targetVerdicts } from "./verdicts.ts";
 import {
   machine,
@@ -39,8 +40,6 @@ const SIZES = {
     steadyRate: 20,
     // 30 s, not 10: ten-second windows of one configuration ranged 10.0–11.8 µs a frame for bare Deno alone.
     steadySeconds: 30,
-    eventCount: 1_000,
-    eventRate: 100,
     relaySockets: 100,
     relayMessages: 60,
     relayRate: 20,
@@ -54,8 +53,6 @@ const SIZES = {
     steadySockets: 1_000,
     steadyRate: 20,
     steadySeconds: 3,
-    eventCount: 300,
-    eventRate: 100,
     relaySockets: 50,
     relayMessages: 30,
     relayRate: 20,
@@ -132,21 +129,24 @@ async function mintTokens(secrets: Secrets, count: number) {
 const kvReader = (script: string, kvPath?: string) =>
   kvPath ? [Deno.execPath(), "run", "--allow-all", `${benchDir}${script}`, kvPath] : undefined;
 
+/** One run of a target, with its own store, log and plan under `run` (the target's name, or a round's). */
 async function runTarget(
   name: TargetName,
+  run: { label: string; workloads: string[] },
   dir: string,
   secrets: Secrets,
   tokens: Awaited<ReturnType<typeof mintTokens>>,
 ) {
+  const { label } = run;
   const port = freePort();
   const inspectPort = profile ? freePort() : undefined;
-  const spec = targetSpec(name, port, { secrets, kvPath: `${dir}/${name}.kv`, inspectPort });
-  const logFile = `${dir}/${name}.log`;
-  console.log(`\n${name}: ${spec.command.slice(1).join(" ")} (port ${port})`);
+  const spec = targetSpec(name, port, { secrets, kvPath: `${dir}/${label}.kv`, inspectPort });
+  const logFile = `${dir}/${label}.log`;
+  console.log(`\n${label}: ${spec.command.slice(1).join(" ")} (port ${port})`);
   const server = await startTarget(spec, port, logFile);
   const profiler = inspectPort ? await startProfiler(inspectPort) : undefined;
   try {
-    const planFile = `${dir}/${name}.plan.json`;
+    const planFile = `${dir}/${label}.plan.json`;
     await Deno.writeTextFile(
       planFile,
       JSON.stringify({
@@ -156,7 +156,7 @@ async function runTarget(
         sourceAddress: SOURCE_ADDRESS,
         serverPid: server.pid,
         sizes,
-        workloads: workloadsOf(name).filter(picked),
+        workloads: run.workloads,
         limits: isServiceRun(name) ? limitsOf(name) : undefined,
         relay: spec.parallel,
         tokensFile: `${dir}/tokens.json`,
@@ -203,14 +203,40 @@ try {
     ),
   );
   await Deno.writeTextFile(`${dir}/tokens.json`, JSON.stringify(tokens.clients));
-  for (const name of targets) {
+  /** Runs a target once; its results, or null after noting why it failed. */
+  const attempt = async (name: TargetName, run: { label: string; workloads: string[] }) => {
     try {
-      results[name] = await runTarget(name, dir, secrets, tokens);
-      for (const error of results[name]!.errors ?? []) errors.push(`${name}: ${error}`);
+      const measured = await runTarget(name, run, dir, secrets, tokens);
+      for (const error of measured.errors ?? []) errors.push(`${run.label}: ${error}`);
+      return measured;
     } catch (error) {
-      errors.push(`${name}: ${error instanceof Error ? error.message : error}`);
-      console.error(`  ${name} failed: ${error}`);
+      errors.push(`${run.label}: ${error instanceof Error ? error.message : error}`);
+      console.error(`  ${run.label} failed: ${error}`);
+      return null;
     }
+  };
+  for (const name of targets) {
+    const workloads = workloadsOf(name).filter((w) => picked(w) && (profile || !inRounds(name, w)));
+    if (workloads.length) results[name] = await attempt(name, { label: name, workloads }) ?? undefined;
+  }
+  // The paired rounds (bench/rounds.ts): both sides of each pair, back to back, round after round.
+  const rounds = new Map<TargetName, TargetResults[]>();
+  for (let round = 1; round <= PAIRED_ROUNDS && !profile; round++) {
+    for (const pair of PAIRS) {
+      for (const name of pair.targets.filter((t) => targets.includes(t))) {
+        const workloads = workloadsOf(name).filter((w) => picked(w) && roundWorkloads(pair).includes(w));
+        if (!workloads.some((w) => pair.workloads.includes(w))) continue;
+        const measured = await attempt(name, { label: `${name}.round${round}`, workloads });
+        const own = rounds.get(name) ?? [];
+        // A target in two pairs (the service) runs twice a round: both runs make its round.
+        if (measured) own[round - 1] = { ...own[round - 1], ...measured };
+        rounds.set(name, own);
+      }
+    }
+  }
+  for (const [name, measured] of rounds) {
+    const complete = measured.filter(Boolean);
+    if (complete.length) results[name] = withRounds(results[name], complete);
   }
 } finally {
   if (!errors.length) await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -229,10 +255,15 @@ const notes = [
   "`deno serve --parallel`); Node peers are one process.",
   "Relay: publish from a socket on one worker → receipt on sockets of the other; n/a for one-process peers.",
   "CPU is utime+stime of the server's whole process tree (/proc), divided by frames delivered.",
-  "Events: publications at a fixed rate with no socket attached, so CPU per event is what one costs before any frame.",
-  "Steady CPU per frame less an event's share: the steady figure less the events workload's CPU per event " +
-  "divided by the steady sockets; an estimate of per-frame work (the two workloads run at different rates), " +
-  "judged by no target.",
+  `Paired rounds (bench/rounds.ts): ${PAIRED_ROUNDS} rounds of the limits-off run and the service's ` +
+  "one-address crowd (then its places left, the worst of these and its main run's), and of the service's and bare Deno's steady and events " +
+  "workloads, the two sides back to back in each; those figures are medians over the rounds, and the " +
+  "handshake and steady CPU targets judge the median of the rounds' ratios.",
+  "Events: publications at the steady rate for the steady window with no socket attached, so CPU per event " +
+  "is what one costs before any frame, idle time included.",
+  "Steady CPU per frame less its event's share: the steady figure less the events workload's CPU per event " +
+  "divided by the steady sockets, i.e. the CPU the frames themselves cost (the two workloads differ only in " +
+  "the sockets). The steady CPU target judges it; the steady figure with the event's share in is reported beside it.",
   "One address: distinct users' sockets opened 256 at a time and held (service only); places: connection " +
   "places still taken in the service's KV file once every socket has closed.",
   ...refusalNotes(results),

@@ -1,0 +1,22 @@
+/**
+ * Figures the bench derives from two workloads' figures rather than measures once, shared by the figures
+ * table (bench/report.ts) and the targets (bench/verdicts.ts).
+ */
+
+// deno-lint-ignore no-explicit-any
+type TargetResults = Record<string, any>;
+
+/**
+ * Steady CPU per frame less its event's share: the events workload's CPU per event spread over the frames a
+ * steady event makes (one per socket), taken off the steady figure. The events workload publishes at the steady
+ * rate for the steady window with no socket attached, so the two differ only in the sockets: this is the CPU the
+ * frames themselves cost, with what each event costs once (signature, schema, durable commit, relay) and what
+ * the process spends idle left out.
+ */
+export function steadyLessEventShare(r: TargetResults): number | null {
+  const frame = r.steady?.cpuUsPerFrame;
+  const event = r.events?.cpuUsPerEvent;
+  const sockets = r.steady?.sockets;
+  if (typeof frame !== "number" || typeof event !== "number" || !sockets) return null;
+  return Math.round((frame - event / sockets) * 100) / 100;
+}
