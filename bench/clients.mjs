@@ -5,6 +5,7 @@
  * workloads report how many were held and why the others were not.
  */
 import { createRequire } from "node:module";
+import { createPortCursor } from "./source_ports.mjs";
 
 const require = createRequire(new URL("./peers/package.json", import.meta.url));
 const WebSocket = require("ws");
@@ -12,6 +13,8 @@ const { io } = require("socket.io-client");
 
 /** How long a handshake may take to its first frame before it counts as refused. */
 const HANDSHAKE_TIMEOUT_MS = 30_000;
+/** Source ports tried for one socket before its `bind()` failure counts as a refusal. */
+const PORT_TRIES = 64;
 
 /** Why a socket did not open, in a few words that group alike refusals. */
 function reasonOf(error) {
@@ -26,8 +29,24 @@ function reasonOf(error) {
  * `sourceAddress`; `onFrame(client, text)` hears every frame after a socket's first.
  */
 export function createClients({ target, host, port, sourceAddress, onFrame }) {
+  const nextPort = createPortCursor();
+
   /** Opens one socket; resolves with the client once its first frame (welcome or hello) arrived. */
-  function open(token) {
+  async function open(token) {
+    for (let tries = 1;; tries++) {
+      try {
+        return await openFrom(token, nextPort());
+      } catch (error) {
+        if (error?.code !== "EADDRINUSE" || tries === PORT_TRIES) throw error;
+      }
+    }
+  }
+
+  /**
+   * Opens one socket from `localPort` of the source address (socket.io's client takes no port: the kernel
+   * picks its ports).
+   */
+  function openFrom(token, localPort) {
     return new Promise((resolve, reject) => {
       const client = { group: "all", first: null, send: null, close: null, closed: null, isOpen: null };
       const timer = setTimeout(() => {
@@ -61,6 +80,7 @@ export function createClients({ target, host, port, sourceAddress, onFrame }) {
       }
       const ws = new WebSocket(`ws://${host}:${port}/ws`, ["realtime.v1", token], {
         localAddress: sourceAddress,
+        localPort,
         perMessageDeflate: false,
       });
       client.closed = new Promise((done) => ws.on("close", done));

@@ -4,6 +4,11 @@
  * closed first, for TIME_WAIT after. Every server here closes the TCP connection first (the WebSocket closing
  * handshake leaves that to the server), so TIME_WAIT sits on the server's side; this still checks, before
  * each workload, that the ports it needs are free, and waits for TIME_WAIT to drain when they are not.
+ *
+ * The load generator names each socket's port itself (`createPortCursor`). Left to the kernel, `bind()` to the
+ * address with port 0 searches the range for a free port under a lock, longer as ports fill: opening 15,000
+ * sockets, the load generator spent some two thirds of its time in that search (`inet_bhash2_conflict`, perf),
+ * at 100 % of its one core, so the one-address figures measured it rather than the server.
  */
 import { readFileSync } from "node:fs";
 
@@ -16,9 +21,29 @@ function procAddress(address) {
     .toUpperCase();
 }
 
-function ephemeralPorts() {
+function ephemeralRange() {
   const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
-  return Number(high) - Number(low) + 1;
+  return { low: Number(low), high: Number(high) };
+}
+
+function ephemeralPorts() {
+  const { low, high } = ephemeralRange();
+  return high - low + 1;
+}
+
+/**
+ * Source ports handed out in turn over the ephemeral range, wrapping at its end: a port comes round again only
+ * after every other has been used once, long after TIME_WAIT for any socket one run opens. A port still taken
+ * (a socket held since the last round) fails its `bind()` with EADDRINUSE: the caller takes the next.
+ */
+export function createPortCursor() {
+  const { low, high } = ephemeralRange();
+  let next = low;
+  return () => {
+    const port = next;
+    next = next === high ? low : next + 1;
+    return port;
+  };
 }
 
 /** TCP sockets with `address` at either end right now: its own (ports taken), and the servers' TIME_WAIT. */

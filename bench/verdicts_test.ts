@@ -75,6 +75,16 @@ Deno.test("targetVerdicts() judges the steady CPU by the median of the paired ro
   assert.equal(whole.measured, "1.33×, median of 3 paired rounds (1.33×, 1.67×, 1.19×)");
 });
 
+Deno.test("targetVerdicts() judges the handshake ratio by the median of its paired rounds with the limits off", () => {
+  const results = fullRun();
+  const crowd = (perSecond: number) => ({ oneAddress: { attempted: 15_000, held: 15_000, perSecond } });
+  results.service!.rounds = [crowd(700), crowd(900), crowd(400)];
+  results.service_limits_off!.rounds = [crowd(1_000), crowd(1_000), crowd(600)];
+  const ratio = byFigure(targetVerdicts(results), "limits on ÷ limits off");
+  assert.equal(ratio.measured, "0.70×, median of 3 paired rounds (0.70×, 0.90×, 0.67×)");
+  assert.equal(ratio.met, false);
+});
+
 Deno.test("targetVerdicts() rounds a ratio as shown before holding it against its bound", () => {
   const results = fullRun();
   results.service!.oneAddress.perSecond = 1_599; // 0.7995 shows as 0.80×, which meets ≥ 0.8
