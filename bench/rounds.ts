@@ -2,8 +2,8 @@
  * Paired rounds: the workloads behind the noisiest ratios, run by both sides of each ratio back to back, several
  * times. The shared machine's speed drifts over minutes (the whole profile of one run of the same code took
  * 20 % more CPU than another's, every function alike), which moved the steady CPU ratio between 1.04× and 1.38×
- * from run to run when each side was measured once, and one-address handshakes/s of the same code ranged
- * 550–1,075 in four runs in a row. Each round measures both sides of a ratio within a minute or two of each
+ * from run to run when each side was measured once; the handshake ratio sets two runs of the service against
+ * each other, open to the same drift. Each round measures both sides of a ratio within a minute or two of each
  * other; a ratio is judged by its median over the rounds, and each side's figures in the table are medians of
  * its rounds.
  */
