@@ -2,9 +2,7 @@
  * Figures the bench derives from two workloads' figures rather than measures once, shared by the figures
  * table (bench/report.ts) and the targets (bench/verdicts.ts).
  */
-
-// deno-lint-ignore no-explicit-any
-type TargetResults = Record<string, any>;
+import type { TargetResults } from "./report.ts";
 
 /**
  * Steady CPU per frame less its event's share: the events workload's CPU per event spread over the frames a

@@ -216,6 +216,7 @@ try {
     }
   };
   for (const name of targets) {
+    // A profiled run has no rounds: each target runs every workload once, under the sampler.
     const workloads = workloadsOf(name).filter((w) => picked(w) && (profile || !inRounds(name, w)));
     if (workloads.length) results[name] = await attempt(name, { label: name, workloads }) ?? undefined;
   }
