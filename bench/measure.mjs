@@ -35,6 +35,21 @@ export const rssPerSocketKb = (before, after, sockets) =>
   sockets > 0 ? Math.round((after.rssBytes - before.rssBytes) / sockets / 102.4) / 10 : null;
 
 /**
+ * The server's RSS per socket (KiB) read once a second from `fromMs` to `untilMs` after `since`: the median
+ * of the readings, and the lowest and highest. One reading lands anywhere in V8's collection cycle, whose
+ * swing across 10,000 held sockets is 2–3 KiB a socket on either side (bench/RESULTS.md, "Settled RSS").
+ */
+export async function settledRssPerSocketKb(serverPid, before, sockets, since, { fromMs, untilMs }) {
+  const readings = [];
+  for (let at = fromMs; at <= untilMs; at += 1000) {
+    await sleep(Math.max(0, since + at - performance.now()));
+    readings.push(rssPerSocketKb(before, sampleTree(serverPid), sockets));
+  }
+  const sorted = readings.toSorted((a, b) => a - b);
+  return { median: percentile(sorted, 0.5), lowest: sorted[0], highest: sorted[sorted.length - 1] };
+}
+
+/**
  * Waits until the server's CPU use falls below a fifth of a core (or 10 s pass), so that a workload does not
  * measure the tail of the previous one: closing 10,000 sockets, or a collector catching up.
  */

@@ -21,7 +21,11 @@ interface Row {
 
 const ROWS: Row[] = [
   { label: "idle sockets held", higherIsBetter: true, pick: (r) => r.idle?.sockets },
-  { label: "RSS per socket, settled 25 s (KiB)", higherIsBetter: false, pick: (r) => r.idle?.rssPerSocketKb },
+  {
+    label: "RSS per socket, settled: median 20–50 s after opening (KiB)",
+    higherIsBetter: false,
+    pick: (r) => r.idle?.rssPerSocketKb,
+  },
   {
     label: "RSS per socket, 1.5 s after opening (KiB)",
     higherIsBetter: false,

@@ -117,7 +117,7 @@ const RATIOS: RatioTarget[] = [
     heldIn: "steady",
   },
   {
-    figure: "RSS per socket, settled 25 s after opening, ÷ bare Deno",
+    figure: "RSS per socket, settled (median of readings 20–50 s after opening) ÷ bare Deno",
     goal: "≤ 1.2×",
     bound: { atMost: 1.2 },
     ours: (r) => r.service?.idle?.rssPerSocketKb,
