@@ -29,8 +29,9 @@ export const PAIRS: readonly Pair[] = [
   // Handshakes/s from one address, limits on ÷ off; the service then counts the places its crowd left, as its
   // main run does once its own workloads closed.
   { targets: ["service_limits_off", "service"], workloads: ["oneAddress"], after: ["placesLeft"] },
-  // Steady CPU per frame, with and without its event's share (bench/figures.ts).
-  { targets: ["service", "bare_deno"], workloads: ["steady", "events"] },
+  // Fan-out frames/s and CPU per frame, settled RSS per socket, and steady CPU per frame with and without its
+  // event's share (bench/figures.ts): every ratio of the service to bare Deno.
+  { targets: ["service", "bare_deno"], workloads: ["idleAndFanOut", "steady", "events"] },
 ];
 
 /** Whether a target runs `workload` in the paired rounds rather than in its main run. */

@@ -257,9 +257,10 @@ const notes = [
   "Relay: publish from a socket on one worker → receipt on sockets of the other; n/a for one-process peers.",
   "CPU is utime+stime of the server's whole process tree (/proc), divided by frames delivered.",
   `Paired rounds (bench/rounds.ts): ${PAIRED_ROUNDS} rounds of the limits-off run and the service's ` +
-  "one-address crowd (then its places left, the worst of these and its main run's), and of the service's and bare Deno's steady and events " +
-  "workloads, the two sides back to back in each; those figures are medians over the rounds, and the " +
-  "handshake and steady CPU targets judge the median of the rounds' ratios.",
+  "one-address crowd (then its places left, the worst of these and its main run's), and of the service's " +
+  "and bare Deno's idle and fan-out, steady and events workloads, the two sides back to back in each; " +
+  "those figures are medians over the rounds, and the handshake ratio and every ratio to bare Deno judge " +
+  "the median of the rounds' ratios.",
   "Events: publications at the steady rate for the steady window with no socket attached, so CPU per event " +
   "is what one costs before any frame, idle time included.",
   "Steady CPU per frame less its event's share: the steady figure less the events workload's CPU per event " +

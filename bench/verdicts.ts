@@ -78,6 +78,7 @@ const RATIOS: RatioTarget[] = [
     bound: { atLeast: 0.9 },
     ours: (r) => r.service?.fanout?.framesPerSecond,
     theirs: (r) => r.bare_deno?.fanout?.framesPerSecond,
+    paired: { against: "bare_deno", figure: (round) => round.fanout?.framesPerSecond },
     heldIn: "idle",
   },
   {
@@ -86,6 +87,7 @@ const RATIOS: RatioTarget[] = [
     bound: { atMost: 1.15 },
     ours: (r) => r.service?.fanout?.cpuUsPerFrame,
     theirs: (r) => r.bare_deno?.fanout?.cpuUsPerFrame,
+    paired: { against: "bare_deno", figure: (round) => round.fanout?.cpuUsPerFrame },
     heldIn: "idle",
   },
   {
@@ -122,6 +124,7 @@ const RATIOS: RatioTarget[] = [
     bound: { atMost: 1.2 },
     ours: (r) => r.service?.idle?.rssPerSocketKb,
     theirs: (r) => r.bare_deno?.idle?.rssPerSocketKb,
+    paired: { against: "bare_deno", figure: (round) => round.idle?.rssPerSocketKb },
     heldIn: "idle",
   },
 ];

@@ -75,6 +75,28 @@ Deno.test("targetVerdicts() judges the steady CPU by the median of the paired ro
   assert.equal(whole.measured, "1.33×, median of 3 paired rounds (1.33×, 1.67×, 1.19×)");
 });
 
+Deno.test("targetVerdicts() judges fan-out and settled RSS against bare Deno by the median of the paired rounds' ratios", () => {
+  const results = fullRun();
+  const round = (framesPerSecond: number, cpuUsPerFrame: number, rssPerSocketKb: number) => ({
+    idle: { attempted: 10_000, sockets: 10_000, rssPerSocketKb },
+    fanout: { framesPerSecond, cpuUsPerFrame },
+  });
+  results.service!.rounds = [round(90_000, 12, 21), round(60_000, 12, 24), round(80_000, 11, 20)];
+  results.bare_deno!.rounds = [round(100_000, 10, 18), round(100_000, 10, 18), round(80_000, 10, 18)];
+  const verdicts = targetVerdicts(results);
+  const frames = byFigure(verdicts, "fan-out frames/s ÷ bare Deno");
+  assert.equal(frames.measured, "0.90×, median of 3 paired rounds (0.90×, 0.60×, 1.00×)");
+  assert.equal(frames.met, true);
+  const cpu = byFigure(verdicts, "fan-out ÷ bare Deno");
+  assert.equal(cpu.measured, "1.20×, median of 3 paired rounds (1.20×, 1.20×, 1.10×)");
+  assert.equal(cpu.met, false);
+  const rss = byFigure(verdicts, "RSS per socket");
+  assert.equal(rss.measured, "1.17×, median of 3 paired rounds (1.17×, 1.33×, 1.11×)");
+  assert.equal(rss.met, true);
+  // Node `ws` runs once: its ratio is still one run's.
+  assert.equal(byFigure(verdicts, "÷ Node `ws`").measured, "1.05× (100000 / 95000)");
+});
+
 Deno.test("targetVerdicts() judges the handshake ratio by the median of its paired rounds with the limits off", () => {
   const results = fullRun();
   const crowd = (perSecond: number) => ({ oneAddress: { attempted: 15_000, held: 15_000, perSecond } });
