@@ -129,10 +129,16 @@ async function mintTokens(secrets: Secrets, count: number) {
 const kvReader = (script: string, kvPath?: string) =>
   kvPath ? [Deno.execPath(), "run", "--allow-all", `${benchDir}${script}`, kvPath] : undefined;
 
-/** One run of a target, with its own store, log and plan under `run` (the target's name, or a round's). */
+/** One run of a target: its label (the target's name, or a round's) and the workloads it runs. */
+interface Run {
+  label: string;
+  workloads: string[];
+}
+
+/** One run of a target, with its own store, log and plan under `run.label`. */
 async function runTarget(
   name: TargetName,
-  run: { label: string; workloads: string[] },
+  run: Run,
   dir: string,
   secrets: Secrets,
   tokens: Awaited<ReturnType<typeof mintTokens>>,
@@ -204,7 +210,7 @@ try {
   );
   await Deno.writeTextFile(`${dir}/tokens.json`, JSON.stringify(tokens.clients));
   /** Runs a target once; its results, or null after noting why it failed. */
-  const attempt = async (name: TargetName, run: { label: string; workloads: string[] }) => {
+  const attempt = async (name: TargetName, run: Run) => {
     try {
       const measured = await runTarget(name, run, dir, secrets, tokens);
       for (const error of measured.errors ?? []) errors.push(`${run.label}: ${error}`);
@@ -264,8 +270,8 @@ const notes = [
   "Events: publications at the steady rate for the steady window with no socket attached, so CPU per event " +
   "is what one costs before any frame, idle time included.",
   "Steady CPU per frame less its event's share: the steady figure less the events workload's CPU per event " +
-  "divided by the steady sockets, i.e. the CPU the frames themselves cost (the two workloads differ only in " +
-  "the sockets). The steady CPU target judges it; the steady figure with the event's share in is reported beside it.",
+  "divided by the steady sockets: the CPU of the frames, and of the work an event costs only when it has " +
+  "sockets to reach (the two workloads differ only in the sockets). The steady CPU target judges it; the steady figure with the event's share in is reported beside it.",
   "One address: distinct users' sockets opened 256 at a time and held (service only); places: connection " +
   "places still taken in the service's KV file once every socket has closed.",
   ...refusalNotes(results),
