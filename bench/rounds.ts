@@ -50,18 +50,27 @@ export function median(values: number[]): number {
 /** Counts whose worst round is the one to report: sockets held (fewest), frames lost and places left (most). */
 const FEWEST = new Set(["sockets", "held"]);
 const MOST = new Set(["lost", "leaked", "byUser", "byIp", "waitedMs", "freeAfterMs"]);
+/** Ranges, `[lowest, highest]`: over the rounds, the lowest of their lows and the highest of their highs. */
+const SPANS = new Set(["rssSettledRangeKb"]);
+
+const isSpan = (v: unknown): v is [number, number] =>
+  Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === "number");
 
 const isRecord = (v: unknown): v is TargetResults => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * One figure over its rounds, by name: a number is the median of its rounds, except the counts where the worst
  * round tells (FEWEST, MOST: a round that held fewer sockets did not measure the peers' workload, and a place
- * left in any round is a leak); refusals are added up; a group of figures (a workload, a latency) is combined
- * figure by figure; anything else is the first round's, or null if a round has none.
+ * left in any round is a leak); a range spans every round's (SPANS); refusals are added up; a group of figures
+ * (a workload, a latency) is combined figure by figure; anything else is the first round's, or null if a round
+ * has none.
  */
 function combine(key: string, values: unknown[]): unknown {
   if (values.every((v) => typeof v === "number")) {
     return FEWEST.has(key) ? Math.min(...values) : MOST.has(key) ? Math.max(...values) : median(values);
+  }
+  if (SPANS.has(key) && values.every(isSpan)) {
+    return [Math.min(...values.map(([low]) => low)), Math.max(...values.map(([, high]) => high))];
   }
   if (key === "refused") {
     const refused: Record<string, number> = {};

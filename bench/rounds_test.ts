@@ -63,3 +63,15 @@ Deno.test("withRounds() keeps the main run's other workloads, and the worst plac
   assert.deepEqual(summary.oneAddress, { held: 14_990, perSecond: 800, handshake: { p99Ms: 900 } });
   assert.deepEqual(summary.placesLeft, { leaked: 2, byUser: 0, byIp: 2, freeAfterMs: null });
 });
+
+Deno.test("withRounds() spans the settled RSS ranges of every round, lowest low to highest high", () => {
+  const idle = (rssPerSocketKb: number, range: [number, number]) => ({
+    idle: { rssPerSocketKb, rssSettledRangeKb: range },
+  });
+  const summary = withRounds(undefined, [
+    idle(19.9, [17.9, 23.2]),
+    idle(20.4, [18, 24.5]),
+    idle(19.5, [16.8, 22]),
+  ]);
+  assert.deepEqual(summary.idle, { rssPerSocketKb: 19.9, rssSettledRangeKb: [16.8, 24.5] });
+});
