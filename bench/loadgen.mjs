@@ -23,7 +23,7 @@ import {
 } from "./measure.mjs";
 import { burstAndClose, oneAddress, placesLeft } from "./one_address.mjs";
 import { sampleTree, threadsOf } from "./proc.mjs";
-import { ensurePorts } from "./source_ports.mjs";
+import { ensurePorts, settleServerTimeWait } from "./source_ports.mjs";
 
 const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const { target, host, port, serverPid, sizes, sourceAddress } = plan;
@@ -161,9 +161,18 @@ const holderOf = (client, isolates) =>
  */
 const RSS_SETTLED_WINDOW = { fromMs: 20_000, untilMs: 50_000 };
 
+/**
+ * Connections the server closed that may still be in TIME_WAIT when the idle workload starts: what the steady
+ * workload's 1,000 sockets leave. In a paired round the service's idle run comes right after the two
+ * one-address runs, whose 30,000 closed connections would otherwise expire, all within a second or two, during
+ * its fan-out (bare Deno's run starts with ~1,000); both sides now start alike.
+ */
+const IDLE_START_TIME_WAIT = 2_000;
+
 async function idleAndFanOut(results) {
   const n = sizes.idleSockets;
   log(`holding ${n} idle sockets`);
+  await settleServerTimeWait(sourceAddress, IDLE_START_TIME_WAIT, log);
   await waitForQuiet(serverPid);
   const before = sampleTree(serverPid);
   const t0 = performance.now();

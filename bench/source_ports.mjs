@@ -82,3 +82,19 @@ export async function ensurePorts(address, needed, log) {
   if (total - seen.ownPorts < needed) log(`only ${total - seen.ownPorts} ports free after waiting`);
   return seen;
 }
+
+/**
+ * Waits (at most 70 s, past TIME_WAIT's 60) until the servers hold at most `atMost` connections from `address`
+ * in TIME_WAIT; logs the wait, and returns how many are left.
+ */
+export async function settleServerTimeWait(address, atMost, log) {
+  const deadline = performance.now() + 70_000;
+  let { serverTimeWait } = socketsOf(address);
+  if (serverTimeWait <= atMost) return serverTimeWait;
+  log(`waiting for ${serverTimeWait} connections the server closed to leave TIME_WAIT (at most ${atMost})`);
+  while (serverTimeWait > atMost && performance.now() < deadline) {
+    await sleep(1000);
+    ({ serverTimeWait } = socketsOf(address));
+  }
+  return serverTimeWait;
+}
