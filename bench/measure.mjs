@@ -37,7 +37,8 @@ export const rssPerSocketKb = (before, after, sockets) =>
 /**
  * The server's RSS per socket (KiB) read once a second from `fromMs` to `untilMs` after `since`: the median
  * of the readings, and the lowest and highest. One reading lands anywhere in V8's collection cycle, whose
- * swing across 10,000 held sockets is 2–3 KiB a socket on either side (bench/RESULTS.md, issue 13, "settled RSS read as a median").
+ * swing across 10,000 held sockets is 2–3 KiB a socket on either side (bench/RESULTS.md, issue 13, "settled
+ * RSS read as a median").
  */
 export async function settledRssPerSocketKb(serverPid, before, sockets, since, { fromMs, untilMs }) {
   const readings = [];

@@ -271,7 +271,8 @@ const notes = [
   "is what one costs before any frame, idle time included.",
   "Steady CPU per frame less its event's share: the steady figure less the events workload's CPU per event " +
   "divided by the steady sockets: the CPU of the frames, and of the work an event costs only when it has " +
-  "sockets to reach (the two workloads differ only in the sockets). The steady CPU target judges it; the steady figure with the event's share in is reported beside it.",
+  "sockets to reach (the two workloads differ only in the sockets). The steady CPU target judges it; the " +
+  "steady figure with the event's share in is reported beside it.",
   "One address: distinct users' sockets opened 256 at a time and held (service only); places: connection " +
   "places still taken in the service's KV file once every socket has closed.",
   ...refusalNotes(results),

@@ -65,36 +65,45 @@ export function socketsOf(address) {
   return { ownPorts, ownTimeWait, serverTimeWait };
 }
 
-/** Waits (at most 70 s, past TIME_WAIT's 60) until `needed` ports of `address` are free; logs what it saw. */
-export async function ensurePorts(address, needed, log) {
-  const total = ephemeralPorts();
+/**
+ * `address`'s sockets once `done(seen)` holds, looked at once a second, or at most 70 s (past TIME_WAIT's 60)
+ * after `first` was seen, whichever comes first.
+ */
+async function socketsWhen(address, first, done) {
   const deadline = performance.now() + 70_000;
-  let seen = socketsOf(address);
-  log(
-    `${address}: ${seen.ownPorts} of ${total} ports taken (${seen.ownTimeWait} in TIME_WAIT; servers' ` +
-      `TIME_WAIT ${seen.serverTimeWait}), ${needed} needed`,
-  );
-  if (needed > total) throw new Error(`${needed} sockets from ${address} need more than its ${total} ports`);
-  while (total - seen.ownPorts < needed && performance.now() < deadline) {
+  let seen = first;
+  while (!done(seen) && performance.now() < deadline) {
     await sleep(1000);
     seen = socketsOf(address);
   }
+  return seen;
+}
+
+/** Waits until `needed` ports of `address` are free (`socketsWhen`); logs what it saw. */
+export async function ensurePorts(address, needed, log) {
+  const total = ephemeralPorts();
+  const first = socketsOf(address);
+  log(
+    `${address}: ${first.ownPorts} of ${total} ports taken (${first.ownTimeWait} in TIME_WAIT; servers' ` +
+      `TIME_WAIT ${first.serverTimeWait}), ${needed} needed`,
+  );
+  if (needed > total) throw new Error(`${needed} sockets from ${address} need more than its ${total} ports`);
+  const seen = await socketsWhen(address, first, (s) => total - s.ownPorts >= needed);
   if (total - seen.ownPorts < needed) log(`only ${total - seen.ownPorts} ports free after waiting`);
   return seen;
 }
 
 /**
- * Waits (at most 70 s, past TIME_WAIT's 60) until the servers hold at most `atMost` connections from `address`
- * in TIME_WAIT; logs the wait, and returns how many are left.
+ * Waits until the servers hold at most `atMost` connections from `address` in TIME_WAIT (`socketsWhen`); logs
+ * the wait, and returns how many are left.
  */
 export async function settleServerTimeWait(address, atMost, log) {
-  const deadline = performance.now() + 70_000;
-  let { serverTimeWait } = socketsOf(address);
-  if (serverTimeWait <= atMost) return serverTimeWait;
-  log(`waiting for ${serverTimeWait} connections the server closed to leave TIME_WAIT (at most ${atMost})`);
-  while (serverTimeWait > atMost && performance.now() < deadline) {
-    await sleep(1000);
-    ({ serverTimeWait } = socketsOf(address));
+  const first = socketsOf(address);
+  const settled = (s) => s.serverTimeWait <= atMost;
+  if (!settled(first)) {
+    log(
+      `waiting for ${first.serverTimeWait} connections the server closed to leave TIME_WAIT (at most ${atMost})`,
+    );
   }
-  return serverTimeWait;
+  return (await socketsWhen(address, first, settled)).serverTimeWait;
 }

@@ -27,8 +27,8 @@ interface Flood {
  * Opens `count` TCP connections that send nothing, 50 at a time. Connections may be refused (no listener
  * while it is down) or reset (queued on a listener that died); a reset that lands between the handshake and
  * Deno's own calls on the new connection rejects as NotConnected (ENOTCONN from getpeername) or BrokenPipe
- * (EPIPE, seen once in a full parallel suite), and is a reset too. A connect that hangs
- * (backlog full) is given up after 5 s and closed should it complete later.
+ * (EPIPE, seen once in a full parallel suite), and is a reset too. A connect that hangs (backlog full) is given
+ * up after 5 s and closed should it complete later.
  */
 async function flood(port: number, count: number): Promise<Flood> {
   const result: Flood = { conns: [], refused: 0, reset: 0, unanswered: 0 };
