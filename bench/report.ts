@@ -32,6 +32,11 @@ const ROWS: Row[] = [
     pick: (r) => r.idle?.rssAfterBurstPerSocketKb,
   },
   { label: "server CPU per socket opened (µs)", higherIsBetter: false, pick: (r) => r.idle?.cpuUsPerSocket },
+  {
+    label: "server CPU per idle socket closed, until settled (µs)",
+    higherIsBetter: false,
+    pick: (r) => r.idle?.closeCpuUsPerSocket,
+  },
   { label: "authenticated handshakes/s", higherIsBetter: true, pick: (r) => r.handshakes?.perSecond },
   {
     label: "server CPU per handshake (µs)",
