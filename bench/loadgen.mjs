@@ -230,7 +230,7 @@ async function idleAndFanOut(results) {
   // The service gives the freed native memory of a burst back once its socket count has held still for a
   // while (lib/native_memory.ts). This burst's trim is waited for here, on every target alike, and its CPU is
   // reported with the closing: otherwise it lands in the next workload's window (in the steady one it took
-  // 0.15–0.17 s of the service's main thread, against 0.02 s with no trim due).
+  // 0.15–0.17 s of the service's main thread, against 0.02–0.06 s with no trim due).
   await sleep(plan.closeSettleMs);
   const c1 = sampleTree(serverPid);
   results.idle.closeCpuUsPerSocket = cpuPer(c0, c1, held.length);
