@@ -90,12 +90,11 @@ export async function ensurePorts(address, needed, log) {
   if (needed > total) throw new Error(`${needed} sockets from ${address} need more than its ${total} ports`);
   const seen = await socketsWhen(address, first, (s) => total - s.ownPorts >= needed);
   if (total - seen.ownPorts < needed) log(`only ${total - seen.ownPorts} ports free after waiting`);
-  return seen;
 }
 
 /**
  * Waits until the servers hold at most `atMost` connections from `address` in TIME_WAIT (`socketsWhen`); logs
- * the wait, and returns how many are left.
+ * the wait.
  */
 export async function settleServerTimeWait(address, atMost, log) {
   const first = socketsOf(address);
@@ -105,5 +104,5 @@ export async function settleServerTimeWait(address, atMost, log) {
       `waiting for ${first.serverTimeWait} connections the server closed to leave TIME_WAIT (at most ${atMost})`,
     );
   }
-  return (await socketsWhen(address, first, settled)).serverTimeWait;
+  await socketsWhen(address, first, settled);
 }
