@@ -157,7 +157,7 @@ const holderOf = (client, isolates) =>
 
 /**
  * When, after the last idle socket opened, its settled RSS is read (see idleAndFanOut): once a second over
- * this window, well after the burst's collections and the native-memory trim, on every target alike.
+ * this window, after the burst's collections and the service's release of its memory, on every target alike.
  */
 const RSS_SETTLED_WINDOW = { fromMs: 20_000, untilMs: 50_000 };
 
@@ -227,10 +227,10 @@ async function idleAndFanOut(results) {
   log(`closing ${held.length} sockets`);
   const c0 = sampleTree(serverPid);
   await clients.closeAll(held);
-  // The service gives the freed native memory of a burst back once its socket count has held still for a
-  // while (lib/native_memory.ts). This burst's trim is waited for here, on every target alike, and its CPU is
-  // reported with the closing: otherwise it lands in the next workload's window (in the steady one it took
-  // 0.15–0.17 s of the service's main thread, against 0.02–0.06 s with no trim due).
+  // The service gives the memory a burst freed back once its socket count has held still for a while
+  // (lib/burst_watch.ts). This burst's release is waited for here, on every target alike, and its CPU is
+  // reported with the closing: otherwise it lands in the next workload's window (in the steady one the trim
+  // alone took 0.15–0.17 s of the service's main thread, against 0.02–0.06 s with none due).
   await sleep(plan.closeSettleMs);
   const c1 = sampleTree(serverPid);
   results.idle.closeCpuUsPerSocket = cpuPer(c0, c1, held.length);

@@ -6,7 +6,7 @@
  * each peer, and every target of README "Benchmarks", in the terminal, bench/results.json and
  * bench/RESULTS.md. Slowness and refused sockets are reported, never failed on; errors exit 1.
  */
-import { STILL_LOOKS } from "../lib/native_memory.ts";
+import { STILL_LOOKS } from "../lib/burst_watch.ts";
 import { createSocketTokens } from "../lib/socket_tokens.ts";
 import { BEAT_INTERVAL_MS } from "../scripts/worker_protocol.ts";
 import { startProfiler } from "./profile.ts";
@@ -65,8 +65,8 @@ const SIZES = {
 /** Every socket comes from this one address, as users behind one carrier-grade NAT reach the service. */
 const SOURCE_ADDRESS = "127.0.0.2";
 /**
- * How long the idle workload waits once its sockets closed: until the service has trimmed after the burst (its
- * count held still for STILL_LOOKS beats), with 5 s to spare for the closes themselves.
+ * How long the idle workload waits once its sockets closed: until the service has given back the memory of the
+ * burst (its count held still for STILL_LOOKS beats), with 5 s to spare for the closes and the release.
  */
 const CLOSE_SETTLE_MS = STILL_LOOKS * BEAT_INTERVAL_MS + 5_000;
 /** Distinct users the burst past a per-IP limit of 2,000 needs (a fifth over the limit). */

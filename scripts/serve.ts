@@ -1,6 +1,6 @@
 /**
  * Starts the service:
- *   deno task start   (deno run --allow-all --v8-flags=--max-semi-space-size=4 scripts/serve.ts)
+ *   deno task start   (deno run --allow-all --v8-flags=--max-semi-space-size=4,--expose-gc scripts/serve.ts)
  *   deno task dev     (deno run --allow-all scripts/serve.ts --dev)
  * First the configuration and the port are checked; either failing prints plain lines (one per problem) and
  * exits 1. Then the descriptor limit is raised, and production runs one worker per core in this process

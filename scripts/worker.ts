@@ -5,6 +5,7 @@
  */
 /// <reference lib="deno.worker" />
 import { guardAgainstCrashes } from "../lib/crash_guard.ts";
+import { openHeapCollection } from "../lib/heap_collection.ts";
 import type { KeptListener } from "../lib/listener.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { type Instance, listenOnHosts, loadInstance } from "./instance.ts";
@@ -15,6 +16,7 @@ let start: Extract<ToWorker, { type: "start" }> | undefined;
 let log: Logger = createLogger("info", { service: "jasaweb-realtime" });
 let instance: Instance | undefined;
 let listeners: KeptListener[] = [];
+const collectHeap = openHeapCollection();
 
 async function listen() {
   if (!start || !instance) return;
@@ -66,5 +68,10 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       return await listen();
     case "stop":
       return await stop();
+    case "collect": {
+      const startedAt = performance.now();
+      collectHeap?.();
+      return post({ type: "collected", ms: collectHeap ? Math.round(performance.now() - startedAt) : null });
+    }
   }
 };

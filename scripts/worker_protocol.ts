@@ -10,7 +10,9 @@ export type ToWorker =
   | { type: "start"; index: number; hosts: string[]; port: number; logLevel: LogLevel; restart: boolean }
   | { type: "listen" }
   /** Stop listening, close every socket 1001 `Server shutting down`, then answer `stopped`. */
-  | { type: "stop" };
+  | { type: "stop" }
+  /** A burst of sockets is over: collect the heap and give its empty pages back, then answer `collected`. */
+  | { type: "collect" };
 
 export type FromWorker =
   | { type: "built" }
@@ -19,9 +21,11 @@ export type FromWorker =
   | { type: "failed"; message: string; portInUse: boolean }
   /**
    * Sent every `BEAT_INTERVAL_MS`: a worker that stops beating is taken for dead and replaced. `sockets` is
-   * how many it holds open, from which the process learns when a burst has ended (lib/native_memory.ts).
+   * how many it holds open, from which the process learns when a burst has ended (lib/burst_watch.ts).
    */
   | { type: "beat"; sockets: number }
+  /** The collection's pause, or null where the heap cannot be collected on demand (no `--expose-gc`). */
+  | { type: "collected"; ms: number | null }
   | { type: "stopped" };
 
 export const BEAT_INTERVAL_MS = 1000;

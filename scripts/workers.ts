@@ -2,10 +2,14 @@
  * The workers of `deno task start`: one per core by default, each an isolate serving the service on the same
  * port with SO_REUSEPORT (scripts/worker.ts). BroadcastChannel crosses the workers of one process, so the
  * default relay carries notifications between them. A worker that dies anyway (its own guards log and
- * swallow stray errors) or stops beating is logged and replaced after a back-off; its siblings go on.
+ * swallow stray errors) or stops beating is logged and replaced after a back-off; its siblings go on. Their
+ * beats say how many sockets each holds, from which the pool learns when a burst of sockets is over and has
+ * them give back the memory it freed (scripts/memory_release.ts).
  */
 import type { Logger, LogLevel } from "../lib/log.ts";
-import { createBurstTrimmer, openNativeMemoryTrim, type TrimNativeMemory } from "../lib/native_memory.ts";
+import { createBurstWatch } from "../lib/burst_watch.ts";
+import { openNativeMemoryTrim, type TrimNativeMemory } from "../lib/native_memory.ts";
+import { createMemoryRelease } from "./memory_release.ts";
 import { BEAT_INTERVAL_MS, type FromWorker, type ToWorker } from "./worker_protocol.ts";
 
 export interface PoolOptions {
@@ -18,7 +22,10 @@ export interface PoolOptions {
   workerUrl?: URL;
   /** Silence after which a worker is taken for dead (30 s by default), counted from its start. */
   beatTimeoutMs?: number;
-  /** Gives freed native memory back after bursts of sockets; glibc's `malloc_trim` where there is one. */
+  /**
+   * Gives freed native memory back after bursts of sockets, once the workers have collected their heaps;
+   * glibc's `malloc_trim` where there is one.
+   */
   trimNativeMemory?: TrimNativeMemory | null;
 }
 
@@ -68,7 +75,17 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
     (_, index) => ({ index, built: false, lastBeat: Date.now(), sockets: 0, failures: 0 }),
   );
   const trim = options.trimNativeMemory === undefined ? openNativeMemoryTrim() : options.trimNativeMemory;
-  const trimmer = trim ? createBurstTrimmer(trim) : null;
+  const burst = createBurstWatch();
+  const release = createMemoryRelease(
+    (index) => {
+      const slot = slots[index];
+      if (!slot.worker) return false;
+      send(slot, { type: "collect" });
+      return true;
+    },
+    trim,
+    log,
+  );
   let started = false;
   let stopping = false;
   let resolveReady!: (addresses: string[]) => void;
@@ -118,6 +135,8 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
         slot.lastBeat = Date.now();
         slot.sockets = message.sockets;
         return;
+      case "collected":
+        return release.collected(slot.index, message.ms);
       case "built":
         slot.built = true;
         // At start-up every worker binds once all are built, so that none takes every early connection.
@@ -142,6 +161,7 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
   function died(slot: Slot, reason: string, portInUse = false) {
     slot.worker?.terminate();
     slot.worker = undefined;
+    release.gone(slot.index);
     if (stopping) return;
     if (!started) {
       stopping = true;
@@ -166,19 +186,15 @@ export function startWorkerPool(options: PoolOptions): WorkerPool {
         died(slot, `no beat for ${now - slot.lastBeat} ms`);
       }
     }
-    const openSockets = slots.reduce((open, slot) => open + (slot.worker ? slot.sockets : 0), 0);
-    const startedAt = performance.now();
-    if (trimmer?.look(openSockets)) {
-      log.debug("Freed native memory given back after a burst of sockets", {
-        openSockets,
-        ms: Math.round(performance.now() - startedAt),
-      });
-    }
+    const live = slots.filter((slot) => slot.worker);
+    const openSockets = live.reduce((open, slot) => open + slot.sockets, 0);
+    if (burst.settled(openSockets)) release.start(live.map((slot) => slot.index), openSockets);
   }, BEAT_INTERVAL_MS);
 
   async function stop(graceMs = 5000) {
     stopping = true;
     clearInterval(watchdog);
+    release.cancel();
     const live = slots.filter((slot) => {
       clearTimeout(slot.restart);
       return slot.worker;

@@ -3,9 +3,10 @@ import { createLogger } from "../lib/log.ts";
 import { eventually } from "../tests/helpers/eventually.ts";
 import { startWorkerPool, WorkerStartError } from "./workers.ts";
 
-async function standIn(mode: string) {
+async function standIn(mode: string, journal = "") {
   const marker = `${await Deno.makeTempDir({ prefix: "stand_in_" })}/faulted`;
-  return new URL(`../tests/helpers/stand_in_worker.js?mode=${mode}&marker=${marker}`, import.meta.url);
+  const query = `mode=${mode}&marker=${marker}&journal=${journal}`;
+  return new URL(`../tests/helpers/stand_in_worker.js?${query}`, import.meta.url);
 }
 
 function pool(workerUrl: URL, count = 2, trimNativeMemory: (() => boolean) | null = null) {
@@ -72,16 +73,27 @@ Deno.test("startWorkerPool() rejects ready when a worker cannot start, saying wh
   await workers.stop();
 });
 
-Deno.test("startWorkerPool() gives native memory back once, after its workers' sockets jumped and settled", async () => {
+Deno.test("startWorkerPool() gives memory back once its workers' sockets jumped and settled: each worker collects in turn, then the trim", async () => {
+  const journal = `${await Deno.makeTempDir({ prefix: "release_" })}/journal`;
+  const write = (line: string) => Deno.writeTextFileSync(journal, `${line}\n`, { append: true });
   let trims = 0;
-  const { workers } = pool(await standIn("burst"), 2, () => (trims++, true));
+  const { workers, lines } = pool(await standIn("burst", journal), 2, () => (write("trim"), trims++, true));
   try {
     await workers.ready;
     // Two workers report 1,200 sockets each from their fourth beat: 2,400 opened, a burst over the threshold,
-    // trimmed after the count has held still for STILL_LOOKS looks of a second.
-    await eventually(() => Promise.resolve(trims === 1 || undefined), 30_000, "a trim after the burst");
+    // released after the count has held still for STILL_LOOKS looks of a second.
+    await eventually(() => Promise.resolve(trims === 1 || undefined), 30_000, "a release after the burst");
     await new Promise((resolve) => setTimeout(resolve, 2_500));
-    assert.equal(trims, 1, "a settled count trims once, not on every look");
+    assert.equal(trims, 1, "a settled count releases once, not on every look");
+    // One worker pauses at a time, and the trim comes after both collected.
+    assert.deepEqual(
+      Deno.readTextFileSync(journal).trim().split("\n"),
+      ["collect 0", "collected 0", "collect 1", "collected 1", "trim"],
+    );
+    const given = lines.filter((l) => l.msg === "Memory given back after a burst of sockets");
+    assert.equal(given.length, 1);
+    assert.deepEqual(given[0].collectMs, [200, 200]);
+    assert.equal(given[0].openSockets, 2_400);
   } finally {
     await workers.stop();
   }

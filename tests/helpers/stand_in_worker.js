@@ -3,15 +3,18 @@
  * service, and misbehaves as its URL asks. `?mode=throw` or `?mode=exit`: worker 0 throws an uncaught error,
  * or exits silently, once listening, the first time only (`&marker=<path>` remembers that across workers);
  * `?mode=fail-start`: every worker reports its port taken; `?mode=burst`: every worker reports 1,200 sockets open
- * from its fourth beat on. Messages are those of scripts/worker_protocol.ts.
+ * from its fourth beat on, and takes 200 ms to answer `collect`, writing when it starts and ends to the file
+ * `&journal=<path>`. Messages are those of scripts/worker_protocol.ts.
  */
 // JavaScript, not TypeScript: `deno test` would type-check the module again for every worker it starts.
 
 const params = new URL(import.meta.url).searchParams;
 const mode = params.get("mode") ?? "ok";
 const marker = params.get("marker");
+const journal = params.get("journal");
 const post = (message) => self.postMessage(message);
 let index = -1;
+const COLLECT_MS = 200;
 
 /** True the first time any incarnation of worker 0 asks. */
 function firstTime() {
@@ -46,4 +49,11 @@ self.onmessage = (event) => {
     if (message.restart) listen();
   } else if (message.type === "listen") listen();
   else if (message.type === "stop") post({ type: "stopped" });
+  else if (message.type === "collect") {
+    Deno.writeTextFileSync(journal, `collect ${index}\n`, { append: true });
+    setTimeout(() => {
+      Deno.writeTextFileSync(journal, `collected ${index}\n`, { append: true });
+      post({ type: "collected", ms: COLLECT_MS });
+    }, COLLECT_MS);
+  }
 };
