@@ -7,7 +7,7 @@
 
 /**
  * Sockets opened or closed, net, since the last release, that make a burst worth releasing after: each
- * worker's collection pauses it (100–250 ms with 5,000 sockets held) and the trim holds each arena's lock
+ * worker's collection pauses it (125–300 ms with 5,000 sockets held) and the trim holds each arena's lock
  * while it walks it, and a few hundred sockets' memory is not worth that.
  */
 export const BURST_SOCKETS = 2_000;

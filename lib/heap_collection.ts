@@ -2,9 +2,9 @@
  * Giving an isolate's freed JavaScript heap back to the operating system after a burst of sockets. A burst of
  * handshakes grows each worker's heap with what the handshakes allocate and let go; V8 returns those pages
  * only when its memory reducer runs, which waits for a quiet moment that busy or pinged sockets put off (in
- * the bench's idle workload, anywhere from under 20 to over 35 s after the burst, at ~24 KiB resident a socket
+ * the bench's idle workload 28 s after the burst in one run, later in others, at ~24 KiB resident a socket
  * until then against ~18.5 after). A last-resort collection compacts the heap and frees the empty pages at
- * once, at the cost of one pause: 100–250 ms a worker with 5,000 sockets held.
+ * once, at the cost of one pause: 125–300 ms a worker with 5,000 sockets held, 60–125 ms once they closed.
  */
 
 /** Collects all the isolate's garbage and hands its empty pages back; synchronous, so the isolate pauses. */
