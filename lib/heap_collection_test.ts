@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 
 /** Runs a fresh Deno with these V8 flags: it makes a heap of garbage, collects it, and reports memory. */
 async function collectInFreshDeno(v8Flags: string[]) {
+  const module = JSON.stringify(new URL("./heap_collection.ts", import.meta.url).href);
   const script = `
-    import { openHeapCollection } from ${
-    JSON.stringify(new URL("./heap_collection.ts", import.meta.url).href)
-  };
+    import { openHeapCollection } from ${module};
     const collect = openHeapCollection();
     let garbage = Array.from({ length: 1_000_000 }, (_, i) => ({ i, text: "garbage " + i }));
     garbage = null;
