@@ -83,6 +83,11 @@ const FAMILIES = [
     help: "Ids in ack frames dropped unstored, by reason (unknown, foreign, over_budget).",
     labels: ["reason"],
   },
+  {
+    name: "realtime_heap_collection_seconds",
+    type: "histogram",
+    help: "Pauses of an isolate collecting its heap to give memory back after a burst of sockets.",
+  },
 ] as const satisfies readonly Family[];
 
 type Declared = (typeof FAMILIES)[number];

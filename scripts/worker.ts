@@ -69,9 +69,12 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     case "stop":
       return await stop();
     case "collect": {
+      if (!collectHeap) return post({ type: "collected", ms: null });
       const startedAt = performance.now();
-      collectHeap?.();
-      return post({ type: "collected", ms: collectHeap ? Math.round(performance.now() - startedAt) : null });
+      collectHeap();
+      const ms = performance.now() - startedAt;
+      instance?.service.metrics.observe("realtime_heap_collection_seconds", ms / 1000);
+      return post({ type: "collected", ms: Math.round(ms) });
     }
   }
 };

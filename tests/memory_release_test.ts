@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { BURST_SOCKETS, STILL_LOOKS } from "../lib/burst_watch.ts";
 import { joinCrowd, leaveCrowd, openCrowd, tallyOutcomes } from "./helpers/crowd.ts";
 import { eventually } from "./helpers/eventually.ts";
+import { parsePrometheus, sampleValue } from "./helpers/prometheus.ts";
 import { startServiceProcess } from "./helpers/process.ts";
 import { randomUser } from "./helpers/server.ts";
 
@@ -43,6 +44,21 @@ Deno.test("[memory] after a burst of sockets settles, each worker collects its h
     // The pauses cost no socket.
     assert.equal(crowd.filter((s) => s.ws.readyState === WebSocket.OPEN).length, sockets);
     assert.equal(released().length, 1, "one release a burst");
+    // Operators see the pauses in /metrics: one a worker, summed over both (each reports at its next beat).
+    const pauses = await eventually(
+      async () => {
+        const metrics = parsePrometheus(await (await fetch(`${service.url}/metrics`)).text());
+        const count = sampleValue(metrics, "realtime_heap_collection_seconds_count");
+        return count === 2 && metrics;
+      },
+      10_000,
+      "both workers' pauses in realtime_heap_collection_seconds",
+    );
+    const pausedSeconds = sampleValue(pauses, "realtime_heap_collection_seconds_sum")!;
+    assert.ok(
+      Math.abs(pausedSeconds * 1000 - (line.collectMs[0] + line.collectMs[1])) < 2,
+      `${pausedSeconds} s`,
+    );
   } finally {
     await leaveCrowd(crowd);
     await service.stop();
