@@ -24,7 +24,7 @@ export interface MemoryRelease {
 interface Release {
   openSockets: number;
   waiting: number[];
-  /** The worker asked last, until it answers. */
+  /** The worker asked last: the only one whose answer moves the release on. */
   asked?: number;
   timer?: ReturnType<typeof setTimeout>;
   /** Each worker's pause by index; null where its heap could not be collected or it did not answer. */
@@ -64,7 +64,6 @@ export function createMemoryRelease(
 
   function answered(worker: number, ms: number | null) {
     if (release?.asked !== worker) return;
-    release.asked = undefined;
     release.collectMs[worker] = ms;
     next(release);
   }
