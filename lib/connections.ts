@@ -2,6 +2,12 @@
  * Connection records in Deno KV, shared by every isolate: each live socket has a record with `expireIn`,
  * refreshed in batches while it lives, naming the isolate that holds it. (The per-user and per-IP limits are
  * `lib/connection_places.ts`.)
+ *
+ * A refresh rewrites only the records that are due: those whose socket received frames since its record was
+ * built (its `lastActivity` and `messageCount` moved), and those half-way to expiring. A socket that only
+ * answers pings costs a write every half lifetime rather than every heartbeat; a lifetime of minutes is safe
+ * because `list()` and `get()` never trust a record for liveness: they drop those of isolates without a recent
+ * heartbeat, so a crashed isolate's sockets vanish within seconds and its records from KV within a lifetime.
  */
 import type { Role } from "./auth.ts";
 import { connectionKey, connectionsPrefix, MAX_ID_LENGTH } from "./keys.ts";
@@ -37,11 +43,13 @@ export interface ConnectionRegistryOptions {
   isolates: IsolateDirectory;
   /** How long a record lives without a refresh. */
   recordTtlMs: number;
+  now?: () => number;
 }
 
 /** Creates the registry through which this isolate keeps its sockets' records and lists everyone's. */
 export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistryOptions) {
-  const { isolateId, isolates } = options;
+  const { isolateId, isolates, recordTtlMs } = options;
+  const now = options.now ?? Date.now;
 
   // Records show up to RECORD_WRITE_DELAY_MS after their socket opened; a socket gone by then costs no write.
   const writes = createBatchedWrites<ConnectionRecord>({
@@ -49,7 +57,7 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
     maxBatch: 500,
     async commit({ sets, deletes }) {
       const op = kv.atomic();
-      for (const [id, record] of sets) op.set(connectionKey(id), record, { expireIn: options.recordTtlMs });
+      for (const [id, record] of sets) op.set(connectionKey(id), record, { expireIn: recordTtlMs });
       for (const id of deletes) op.delete(connectionKey(id));
       await withKvRetry(() => op.commit());
     },
@@ -60,9 +68,26 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
     return writes.delete(connectionId);
   }
 
-  /** Writes (or refreshes) the records of these sockets, built when their commit is, many per commit. */
-  function save(sockets: Iterable<{ id: string; record: () => ConnectionRecord }>): Promise<void> {
-    return writes.set(Array.from(sockets, (socket) => [socket.id, socket.record] as const));
+  /** Writes (or rewrites) the records of these sockets, each built when its commit is, many per commit. */
+  function save(sockets: Iterable<RecordedSocket>): Promise<void> {
+    const all = [...sockets];
+    const build = (socket: RecordedSocket) => () => connectionRecord(socket, isolateId, now());
+    return writes.set(all.map((socket) => [socket.id, build(socket)] as const)).catch((error) => {
+      // Built but maybe never stored: due again at the next refresh, not half a lifetime on.
+      for (const socket of all) socket.recordBuiltAt = 0;
+      throw error;
+    });
+  }
+
+  /** Rewrites the records of these sockets that are due (see above); called once a heartbeat. */
+  function refresh(sockets: Iterable<RecordedSocket>): Promise<void> {
+    const at = now();
+    const due: RecordedSocket[] = [];
+    for (const socket of sockets) {
+      const changed = socket.messageCount !== socket.recordBuiltCount;
+      if (changed || at - socket.recordBuiltAt >= recordTtlMs / 2) due.push(socket);
+    }
+    return save(due);
   }
 
   /** Every live socket's record on every live isolate, oldest connection first. */
@@ -84,13 +109,24 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
     return live.has(entry.value.isolateId) || entry.value.isolateId === isolateId ? entry.value : null;
   }
 
-  return { save, remove, list, get };
+  return { save, refresh, remove, list, get };
 }
 
 export type ConnectionRegistry = ReturnType<typeof createConnectionRegistry>;
 
+/**
+ * What a socket's record was last built from, noted on the socket itself by the registry: two numbers on an
+ * object every socket has anyway, rather than an entry of a map of its own.
+ */
+export interface RecordMark {
+  /** When its record was last built (epoch milliseconds); 0 before the first. */
+  recordBuiltAt: number;
+  /** Its `messageCount` then; -1 before the first. */
+  recordBuiltCount: number;
+}
+
 /** What a connection record is made of: a live socket's facts, read when the record is written. */
-export interface RecordedSocket {
+export interface RecordedSocket extends RecordMark {
   readonly id: string;
   readonly identity: { userId: string; name: string; role: Role };
   readonly clientIp: string;
@@ -101,8 +137,13 @@ export interface RecordedSocket {
   readonly messageCount: number;
 }
 
-/** The record of a socket held by this isolate, as the admin API lists it: never its token. */
-function connectionRecord(socket: RecordedSocket, isolateId: string): ConnectionRecord {
+/**
+ * The record of a socket held by this isolate, as the admin API lists it: never its token. Notes on the socket
+ * what it was built from, for `refresh`.
+ */
+function connectionRecord(socket: RecordedSocket, isolateId: string, at: number): ConnectionRecord {
+  socket.recordBuiltAt = at;
+  socket.recordBuiltCount = socket.messageCount;
   return {
     id: socket.id,
     userId: socket.identity.userId,
@@ -115,9 +156,4 @@ function connectionRecord(socket: RecordedSocket, isolateId: string): Connection
     messageCount: socket.messageCount,
     isolateId,
   };
-}
-
-/** A socket's entry for `save`: its record is built when (and only if) the batch it is in is written. */
-export function recordWrite(socket: RecordedSocket, isolateId: string) {
-  return { id: socket.id, record: () => connectionRecord(socket, isolateId) };
 }

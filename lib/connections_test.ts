@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ConnectionRecord, createConnectionRegistry } from "./connections.ts";
+import { type ConnectionRecord, createConnectionRegistry, type RecordedSocket } from "./connections.ts";
 import { createIsolateDirectory } from "./isolates.ts";
 import { connectionKey } from "./keys.ts";
 import { idleBeat } from "../tests/helpers/isolate_beat.ts";
@@ -38,14 +38,20 @@ async function countingKv() {
 
 const START = Date.UTC(2026, 10, 1);
 
-/** A registry for isolate `me` on a test clock, with the isolate directory it reads liveness from. */
+const RECORD_TTL_MS = 60_000;
+
+/**
+ * A registry for isolate `me` on a test clock, with the isolate directory it reads liveness from;
+ * `registryOf` makes another isolate's on the same store and clock.
+ */
 async function setUp(me = "isolate-a") {
   const store = await countingKv();
   let clock = START;
   const isolates = createIsolateDirectory(store.kv, () => clock);
-  const registry = createConnectionRegistry(store.kv, { isolateId: me, isolates, recordTtlMs: 60_000 });
+  const registryOf = (isolateId: string) =>
+    createConnectionRegistry(store.kv, { isolateId, isolates, recordTtlMs: RECORD_TTL_MS, now: () => clock });
   const beat = (isolateId: string) => isolates.beat(idleBeat(isolateId, START));
-  return { store, registry, beat, advance: (ms: number) => clock += ms };
+  return { store, registry: registryOf(me), registryOf, beat, advance: (ms: number) => clock += ms };
 }
 
 let n = 0;
@@ -67,9 +73,23 @@ function record(isolateId: string, openedAt = n): ConnectionRecord {
   };
 }
 
-/** What `save()` takes for a record: its id and how to build it, with the builds counted. */
-function socketOf(r: ConnectionRecord, builds = { count: 0 }) {
-  return { id: r.id, record: () => (builds.count++, r) };
+/** A socket as the registry reads it, whose record is `r`; `builds` counts the records built from it. */
+function socketOf(r: ConnectionRecord, builds = { count: 0 }): RecordedSocket {
+  return {
+    id: r.id,
+    identity: { userId: r.userId, name: r.userName, role: r.userRole },
+    clientIp: r.clientIp,
+    // Read once a build.
+    get userAgent() {
+      builds.count++;
+      return r.userAgent;
+    },
+    connectedAt: Date.parse(r.connectedAt),
+    lastActivity: Date.parse(r.lastActivity),
+    messageCount: r.messageCount,
+    recordBuiltAt: 0,
+    recordBuiltCount: -1,
+  };
 }
 
 Deno.test("connection registry: save() makes a record readable by get() and list(); an unknown id is null", async () => {
@@ -86,14 +106,18 @@ Deno.test("connection registry: save() makes a record readable by get() and list
 });
 
 Deno.test("connection registry: list() holds every live isolate's records, oldest connection first; a dead isolate's are left out", async (t) => {
-  const { store, registry, beat, advance } = await setUp("isolate-a");
+  const { store, registry, registryOf, beat, advance } = await setUp("isolate-a");
   try {
     await beat("isolate-b");
     await beat("isolate-dead");
     const onB = record("isolate-b", 2000);
     const onA = record("isolate-a", 1000);
     const onDead = record("isolate-dead", 0);
-    await registry.save([socketOf(onB), socketOf(onA), socketOf(onDead)]);
+    await Promise.all([
+      registryOf("isolate-b").save([socketOf(onB)]),
+      registry.save([socketOf(onA)]),
+      registryOf("isolate-dead").save([socketOf(onDead)]),
+    ]);
 
     await t.step("all three isolates beat lately: every record, oldest first", async () => {
       assert.deepEqual((await registry.list()).map((r) => r.id), [onDead.id, onA.id, onB.id]);
@@ -177,4 +201,56 @@ Deno.test("connection registry: remove() deletes a written record; the latest of
   } finally {
     store.kv.close();
   }
+});
+
+Deno.test("connection registry: refresh() rewrites only the records that changed or are half-way to expiring", async (t) => {
+  const { store, registry, advance } = await setUp();
+  try {
+    const quiet = socketOf(record("isolate-a"));
+    const busy = socketOf(record("isolate-a"));
+    await registry.save([quiet, busy]);
+    assert.equal(store.writes, 1);
+
+    await t.step("a heartbeat later, with nothing received: no write", async () => {
+      advance(25_000);
+      await registry.refresh([quiet, busy]);
+      assert.equal(store.writes, 1);
+    });
+
+    await t.step("a frame received: that socket's record alone, with what it shows now", async () => {
+      const activity = START + 25_000;
+      Object.assign(busy, { messageCount: 1, lastActivity: activity });
+      await registry.refresh([quiet, busy]);
+      assert.equal(store.writes, 2);
+      assert.equal((await registry.get(busy.id))?.messageCount, 1);
+      assert.equal((await registry.get(busy.id))?.lastActivity, new Date(activity).toISOString());
+      await registry.refresh([quiet, busy]);
+      assert.equal(store.writes, 2, "written once for one change");
+    });
+
+    await t.step(
+      "half its lifetime since it was written: the quiet one is rewritten, before it expires",
+      async () => {
+        advance(RECORD_TTL_MS / 2 - 25_000);
+        await registry.refresh([quiet, busy]);
+        assert.equal(store.writes, 3);
+        assert.equal(await registry.get(quiet.id).then((r) => r?.id), quiet.id);
+        assert.equal(quiet.recordBuiltAt, START + RECORD_TTL_MS / 2);
+        assert.equal(busy.recordBuiltAt, START + 25_000, "the busy one was written later, so not yet");
+      },
+    );
+  } finally {
+    store.kv.close();
+  }
+});
+
+Deno.test("connection registry: a record whose write failed is due again at the next refresh", async () => {
+  const { store, registry, advance } = await setUp();
+  const socket = socketOf(record("isolate-a"));
+  await registry.save([socket]);
+  store.kv.close();
+  advance(25_000);
+  Object.assign(socket, { messageCount: 1 });
+  await assert.rejects(registry.refresh([socket]));
+  assert.equal(socket.recordBuiltAt, 0, "not left marked as written half a lifetime on");
 });

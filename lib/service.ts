@@ -27,6 +27,12 @@ import { createSocketLifecycle } from "./socket_lifecycle.ts";
 import type { SocketSession } from "./socket_session.ts";
 import { createSocketTokens, type SocketTokens } from "./socket_tokens.ts";
 
+/**
+ * The shortest life of a connection record: a socket that only answers pings has its record rewritten every
+ * half of it (lib/connections.ts), and a crashed isolate's records leave KV within it.
+ */
+const RECORD_TTL_FLOOR_MS = 10 * 60_000;
+
 export interface ServiceDeps {
   config: Config;
   kv: Deno.Kv;
@@ -109,7 +115,8 @@ export function createService(deps: ServiceDeps) {
   const registry = createConnectionRegistry(kv, {
     isolateId,
     isolates,
-    recordTtlMs: Math.max(config.heartbeatIntervalMs * 3, 15_000),
+    recordTtlMs: Math.max(config.heartbeatIntervalMs * 3, RECORD_TTL_FLOOR_MS),
+    now,
   });
   const places = createConnectionPlaces(kv, {
     isolateId,
@@ -153,7 +160,6 @@ export function createService(deps: ServiceDeps) {
     hub,
     admission,
     records: registry,
-    isolateId,
     liveness,
     store: { positions: store.heads, scan: (stream, after) => store.scan(stream, after) },
     acknowledge: deliveries.acknowledge,
@@ -262,7 +268,7 @@ export function createService(deps: ServiceDeps) {
       await places.register();
       await kvProbe.start(); // beats from now on, once every ISOLATE_BEAT_MS
       every(ISOLATE_BEAT_MS, () => places.reclaimDead());
-      every(config.heartbeatIntervalMs, sockets.saveRecords);
+      every(config.heartbeatIntervalMs, sockets.refreshRecords);
       every(1000, () => {
         const t = now();
         sockets.closeExpired(t);

@@ -19,7 +19,7 @@ import type { SocketIdentity } from "./auth.ts";
 import type { Admission, AdmissionControl, AdmittedSocket } from "./admission.ts";
 import { CLOSE } from "./protocol.ts";
 import type { Config } from "./config.ts";
-import { type ConnectionRegistry, recordWrite } from "./connections.ts";
+import type { ConnectionRegistry } from "./connections.ts";
 import type { AckOutcome } from "./deliveries.ts";
 import type { Hub } from "./hub.ts";
 import type { Stream } from "./keys.ts";
@@ -40,8 +40,7 @@ export interface SocketDeps {
   >;
   hub: Hub<SocketSession>;
   admission: Pick<AdmissionControl, "attach" | "abandon" | "release">;
-  records: Pick<ConnectionRegistry, "save" | "remove">;
-  isolateId: string;
+  records: Pick<ConnectionRegistry, "save" | "refresh" | "remove">;
   /** Pings and closes silent sockets (Deno's idle timeout). */
   liveness: Pick<Liveness, "watch">;
   /** What the welcome and a `resume` read: stream heads, and stored notifications a page at a time. */
@@ -61,7 +60,6 @@ export interface SocketDeps {
 /** Runs the sockets of this isolate through their lives. */
 export function createSocketLifecycle(deps: SocketDeps) {
   const { hub, records, metrics, log } = deps;
-  const recordOf = (session: SocketSession) => recordWrite(session, deps.isolateId);
 
   /** Steps 2 to 4, for a socket that opened while its admission held. */
   function begin(ws: WebSocket, admitted: AdmittedSocket) {
@@ -70,7 +68,7 @@ export function createSocketLifecycle(deps: SocketDeps) {
     // 2. Register.
     hub.add(session);
     metrics.inc("realtime_connections_opened_total");
-    records.save([recordOf(session)]).catch((error) =>
+    records.save([session]).catch((error) =>
       log.warn("Record not saved", { connectionId: session.id, error })
     );
     log.info("Socket open", { connectionId: session.id, userId: session.userId, role: session.role });
@@ -128,9 +126,9 @@ export function createSocketLifecycle(deps: SocketDeps) {
       }
     },
 
-    /** Refreshes the records of every socket this isolate holds, before they expire. */
-    saveRecords(): Promise<void> {
-      return records.save([...hub.connections()].map(recordOf));
+    /** Rewrites the records of this isolate's sockets that changed or near their expiry. */
+    refreshRecords(): Promise<void> {
+      return records.refresh(hub.connections());
     },
   };
 }

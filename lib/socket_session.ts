@@ -6,6 +6,7 @@
  */
 import type { AdmittedSocket } from "./admission.ts";
 import type { SocketIdentity } from "./auth.ts";
+import type { RecordMark } from "./connections.ts";
 import { clientDataSchemas } from "./client_frames.ts";
 import { takeFrame } from "./frame_intake.ts";
 import type { HubConnection } from "./hub.ts";
@@ -24,7 +25,7 @@ import { replayInto, type ReplayResult } from "./socket_replay.ts";
 import type { z } from "zod";
 
 /** A socket's session as the rest of the service sees it: the hub, its record, its lifecycle. */
-export interface SocketSession extends HubConnection {
+export interface SocketSession extends HubConnection, RecordMark {
   readonly identity: SocketIdentity;
   readonly clientIp: string;
   readonly userAgent: string;
@@ -74,6 +75,8 @@ class Session implements SocketSession {
   lastActivity: number;
   messageCount = 0;
   wantsMetrics = false;
+  recordBuiltAt = 0;
+  recordBuiltCount = -1;
 
   // Read and moved on by a replay (`ReplayTarget`); not part of `SocketSession`.
   readonly streams: Stream[];

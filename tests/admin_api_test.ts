@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connectionKey } from "../lib/keys.ts";
 import { createBroadcastRelay } from "../lib/relay_broadcast.ts";
 import { eventually } from "./helpers/eventually.ts";
 import { randomUser, startTestServer, type TestServer } from "./helpers/server.ts";
@@ -168,5 +169,46 @@ Deno.test("[admin api] two isolates sharing KV: status sums both, DELETE reaches
     await a.close();
     await b.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("[admin api] a socket's frames reach its record within a heartbeat; a silent socket's is not rewritten", async () => {
+  const HEARTBEAT_MS = 200;
+  const server = await startTestServer({ env: { HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS) } });
+  const busy = await openClient(server);
+  const quiet = await openClient(server);
+  try {
+    const versionOf = async (id: string) => (await server.kv.get(connectionKey(id))).versionstamp;
+    const written = await eventually(
+      async () => (await versionOf(quiet.id)) ?? undefined,
+      5000,
+      "the silent socket's record, written once it opened",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 10)); // so that the frame's time is not the open's
+    busy.socket.send({ type: "ping" });
+    await busy.socket.next("pong");
+    const row = await eventually(
+      async () => {
+        const list = await (await adminFetch(server, "/api/admin/websocket/connections")).json();
+        return list.find((c: { id: string; messageCount: number }) =>
+          c.id === busy.id && c.messageCount === 1
+        );
+      },
+      5000,
+      "the busy socket's record showing its frame",
+    );
+    assert.ok(
+      Date.parse(row.lastActivity) > Date.parse(row.connectedAt),
+      "lastActivity moved with the frame",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3 * HEARTBEAT_MS));
+    assert.equal(
+      await versionOf(quiet.id),
+      written,
+      "three heartbeats on, the silent socket's record is as written",
+    );
+  } finally {
+    await Promise.all([busy.socket.close(), quiet.socket.close()]);
+    await server.close();
   }
 });
