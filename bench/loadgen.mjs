@@ -212,7 +212,7 @@ async function idleAndFanOut(results) {
   const f0 = sampleTree(serverPid);
   const start = performance.now();
   for (let i = 0; i < k; i++) await publish();
-  await waitForReceipts(k * held.length, 60_000);
+  await waitForReceipts(k * held.length, 120_000);
   const f1 = sampleTree(serverPid);
   const seconds = (lastReceipt - start) / 1000;
   results.fanout = {
