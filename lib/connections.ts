@@ -69,12 +69,11 @@ export function createConnectionRegistry(kv: Deno.Kv, options: ConnectionRegistr
   }
 
   /** Writes (or rewrites) the records of these sockets, each built when its commit is, many per commit. */
-  function save(sockets: Iterable<RecordedSocket>): Promise<void> {
-    const all = [...sockets];
+  function save(sockets: readonly RecordedSocket[]): Promise<void> {
     const build = (socket: RecordedSocket) => () => connectionRecord(socket, isolateId, now());
-    return writes.set(all.map((socket) => [socket.id, build(socket)] as const)).catch((error) => {
+    return writes.set(sockets.map((socket) => [socket.id, build(socket)] as const)).catch((error) => {
       // Built but maybe never stored: due again at the next refresh, not half a lifetime on.
-      for (const socket of all) socket.recordBuiltAt = 0;
+      for (const socket of sockets) socket.recordBuiltAt = 0;
       throw error;
     });
   }
